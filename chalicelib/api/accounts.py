@@ -1,0 +1,192 @@
+"""Accounts (client companies) and contacts (client stakeholders)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice.app import Blueprint
+from pydantic import Field
+
+from chalicelib.api.access import account_for, contact_for
+from chalicelib.api.routing import Body, PageQuery, page_body, staff_route
+from chalicelib.api.types import Email, IsoDate, Name
+from chalicelib.auth.tokens import Principal
+from chalicelib.domain.entities import DEFAULT_STAGES, Account, Contact
+from chalicelib.errors import NotFound, ValidationFailed
+from chalicelib.store import accounts as store
+from chalicelib.store import tenants as tenant_store
+from chalicelib.store.base import new_id, now_iso
+
+bp = Blueprint(__name__)
+
+MAX_CONTACTS_PER_ACCOUNT = 500
+Currency = Field(default="USD", pattern=r"^[A-Z]{3}$")
+
+
+class AccountBody(Body):
+    name: Name
+    owner_id: str | None = Field(default=None, max_length=80)
+    arr: int = Field(default=0, ge=0, le=10**15, description="annual revenue, integer minor units")
+    currency: str = Currency
+    renewal_date: IsoDate | None = None
+    stage: str = Field(default="onboarding", max_length=40)
+
+
+class AccountPatch(Body):
+    name: Name | None = None
+    owner_id: str | None = Field(default=None, max_length=80)
+    arr: int | None = Field(default=None, ge=0, le=10**15)
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    renewal_date: IsoDate | None = None
+    stage: str | None = Field(default=None, max_length=40)
+
+
+class AccountListQuery(PageQuery):
+    owner_id: str | None = Field(default=None, max_length=80)
+
+
+class ContactBody(Body):
+    name: Name
+    email: Email
+    title: str = Field(default="", max_length=200)
+
+
+class ContactPatch(Body):
+    name: Name | None = None
+    email: Email | None = None
+    title: str | None = Field(default=None, max_length=200)
+    unsubscribed: bool | None = None
+
+
+def _stages(tenant_id: str) -> tuple[str, ...]:
+    settings = tenant_store.get_tenant(tenant_id).settings
+    return tuple(settings.get("stages") or DEFAULT_STAGES)
+
+
+def _check_owner(principal: Principal, owner_id: str) -> None:
+    try:
+        owner = tenant_store.get_user(principal.tenant_id, owner_id)
+    except NotFound as exc:
+        raise ValidationFailed({"owner_id": "no such user"}) from exc
+    if not owner.active:
+        raise ValidationFailed({"owner_id": "that user is inactive"})
+
+
+@staff_route(bp, "/accounts", query=AccountListQuery, tag="accounts")
+def list_accounts(principal: Principal, query: AccountListQuery) -> dict[str, Any]:
+    """Accounts: all of them for admins and senior managers, their own for account managers."""
+    owner = query.owner_id
+    if not principal.sees_all_accounts:
+        owner = principal.user_id
+    page = store.list_accounts(
+        principal.tenant_id, owner_id=owner, limit=query.limit, cursor=query.cursor
+    )
+    return page_body(page)
+
+
+@staff_route(bp, "/accounts", methods=["POST"], body=AccountBody, status=201, tag="accounts")
+def create_account(principal: Principal, body: AccountBody) -> dict[str, Any]:
+    """Create an account. Account managers create accounts they own."""
+    owner_id = body.owner_id or principal.user_id
+    if not principal.sees_all_accounts and owner_id != principal.user_id:
+        raise ValidationFailed({"owner_id": "account managers create their own accounts"})
+    _check_owner(principal, owner_id)
+    if body.stage not in _stages(principal.tenant_id):
+        raise ValidationFailed({"stage": "not one of this workspace's stages"})
+    account = Account(
+        tenant_id=principal.tenant_id,
+        account_id=new_id("acc"),
+        name=body.name,
+        owner_id=owner_id,
+        arr=body.arr,
+        currency=body.currency,
+        renewal_date=body.renewal_date,
+        stage=body.stage,
+        created_at=now_iso(),
+    )
+    return store.create_account(account).to_api()
+
+
+@staff_route(bp, "/accounts/{account_id}", tag="accounts")
+def get_account(principal: Principal, account_id: str) -> dict[str, Any]:
+    """One account."""
+    return account_for(principal, account_id).to_api()
+
+
+@staff_route(bp, "/accounts/{account_id}", methods=["PATCH"], body=AccountPatch, tag="accounts")
+def patch_account(principal: Principal, account_id: str, body: AccountPatch) -> dict[str, Any]:
+    """Change an account's fields."""
+    account_for(principal, account_id)
+    changes = body.model_dump(exclude_unset=True)
+    for key in ("name", "arr", "currency", "stage", "owner_id"):
+        if key in changes and changes[key] is None:
+            raise ValidationFailed({key: "may not be null"})
+    if "owner_id" in changes:
+        if not principal.sees_all_accounts and changes["owner_id"] != principal.user_id:
+            raise ValidationFailed({"owner_id": "only managers reassign accounts"})
+        _check_owner(principal, changes["owner_id"])
+    if "stage" in changes and changes["stage"] not in _stages(principal.tenant_id):
+        raise ValidationFailed({"stage": "not one of this workspace's stages"})
+    return store.update_account(principal.tenant_id, account_id, changes).to_api()
+
+
+@staff_route(bp, "/accounts/{account_id}", methods=["DELETE"], status=204, tag="accounts")
+def delete_account(principal: Principal, account_id: str) -> None:
+    """Delete an account with its contacts and everything kept about it."""
+    account_for(principal, account_id)
+    store.delete_account(principal.tenant_id, account_id)
+
+
+@staff_route(bp, "/accounts/{account_id}/contacts", query=PageQuery, tag="accounts")
+def list_contacts(principal: Principal, account_id: str, query: PageQuery) -> dict[str, Any]:
+    """An account's contacts."""
+    account_for(principal, account_id)
+    page = store.list_contacts(
+        principal.tenant_id, account_id, limit=query.limit, cursor=query.cursor
+    )
+    return page_body(page)
+
+
+@staff_route(
+    bp,
+    "/accounts/{account_id}/contacts",
+    methods=["POST"],
+    body=ContactBody,
+    status=201,
+    tag="accounts",
+)
+def create_contact(principal: Principal, account_id: str, body: ContactBody) -> dict[str, Any]:
+    """Add a contact to an account."""
+    account_for(principal, account_id)
+    existing = store.account_contacts(principal.tenant_id, account_id)
+    if len(existing) >= MAX_CONTACTS_PER_ACCOUNT:
+        raise ValidationFailed({"account_id": f"at most {MAX_CONTACTS_PER_ACCOUNT} contacts"})
+    if any(c.email == body.email for c in existing):
+        raise ValidationFailed({"email": "already a contact of this account"})
+    contact = Contact(
+        tenant_id=principal.tenant_id,
+        contact_id=new_id("con"),
+        account_id=account_id,
+        name=body.name,
+        email=body.email,
+        title=body.title,
+        unsubscribed=False,
+        suppressed=False,
+        created_at=now_iso(),
+    )
+    return store.create_contact(contact).to_api()
+
+
+@staff_route(bp, "/contacts/{contact_id}", methods=["PATCH"], body=ContactPatch, tag="accounts")
+def patch_contact(principal: Principal, contact_id: str, body: ContactPatch) -> dict[str, Any]:
+    """Change a contact."""
+    contact_for(principal, contact_id)
+    changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
+    return store.update_contact(principal.tenant_id, contact_id, changes).to_api()
+
+
+@staff_route(bp, "/contacts/{contact_id}", methods=["DELETE"], status=204, tag="accounts")
+def delete_contact(principal: Principal, contact_id: str) -> None:
+    """Remove a contact."""
+    contact_for(principal, contact_id)
+    store.delete_contact(principal.tenant_id, contact_id)

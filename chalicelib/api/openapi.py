@@ -1,0 +1,132 @@
+"""The OpenAPI 3.1 document, built from the routes as they are registered."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from chalicelib.api.routing import ROUTES, RouteSpec
+
+REF = "#/components/schemas/{model}"
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+            },
+        }
+    },
+}
+
+STATUS_TEXT = {
+    200: "OK",
+    201: "Created",
+    202: "Accepted",
+    204: "No content",
+    400: "Malformed request",
+    401: "Missing or invalid token",
+    403: "Role not allowed",
+    404: "Not found (or another tenant's)",
+    409: "Conflict",
+    410: "Gone",
+    413: "Body too large",
+    422: "Validation failed; `fields` names each failing field",
+    429: "Too many requests",
+}
+
+
+def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
+    schema = model.model_json_schema(ref_template=REF)
+    for name, definition in schema.pop("$defs", {}).items():
+        components[name] = definition
+    components[model.__name__] = schema
+    return {"$ref": REF.format(model=model.__name__)}
+
+
+def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    schema = model.model_json_schema()
+    required = set(schema.get("required", []))
+    return [
+        {"name": name, "in": "query", "required": name in required, "schema": prop}
+        for name, prop in schema.get("properties", {}).items()
+    ]
+
+
+def _operation(route: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "operationId": f"{route.method.lower()}_{route.path.strip('/').replace('/', '_')}".replace(
+            "{", ""
+        )
+        .replace("}", "")
+        .replace("-", "_")
+        .replace(".", "_")
+        or "root",
+        "summary": route.summary,
+        "tags": [route.tag],
+    }
+    parameters = [
+        {"name": p, "in": "path", "required": True, "schema": {"type": "string", "maxLength": 200}}
+        for p in route.path_params
+    ]
+    if route.query is not None:
+        parameters += _query_parameters(route.query)
+    if parameters:
+        operation["parameters"] = parameters
+    if route.body is not None:
+        ref = _schema(route.body, components)
+        operation["requestBody"] = {
+            "required": True,
+            "content": {content_type: {"schema": ref} for content_type in route.consumes},
+        }
+    responses: dict[str, Any] = {}
+    ok: dict[str, Any] = {"description": STATUS_TEXT.get(route.status, "OK")}
+    if route.status != 204:
+        ok["content"] = {route.produces: {"schema": {}}}
+    responses[str(route.status)] = ok
+    errors = {400, 404, 413, 422, 429} | set(route.responses)
+    if route.auth == "staff":
+        errors |= {401, 403}
+        operation["security"] = [{"cognito": []}]
+    for status in sorted(errors):
+        description = route.responses.get(status) or STATUS_TEXT.get(status, "Error")
+        responses[str(status)] = {
+            "description": description,
+            "content": {"application/json": {"schema": {"$ref": REF.format(model="Error")}}},
+        }
+    operation["responses"] = responses
+    return operation
+
+
+def build_document() -> dict[str, Any]:
+    components: dict[str, Any] = {"Error": ERROR_SCHEMA}
+    paths: dict[str, Any] = {}
+    for route in ROUTES:
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, components)
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Pulse API",
+            "version": "1.0.0",
+            "description": "Client-relationship health: reviews, pulses, SuccessScore, heartbeat.",
+        },
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "cognito": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "Cognito ID token from POST /auth/login",
+                }
+            },
+        },
+    }

@@ -1,0 +1,279 @@
+"""Route declaration for every blueprint.
+
+``staff_route`` and ``public_route`` register a Chalice route and, in the same step, the facts
+the rest of the system needs about it: who may call it, what body and query it takes, and what
+it answers. The OpenAPI document and the generated security tests are built from ``ROUTES``,
+so a route cannot exist without being documented and checked.
+
+Each request passes, in order: authentication (401), role (403), body size (413), body and
+query validation (400/422), then the view. Any domain exception becomes its JSON error; any
+other exception becomes a logged 500 without a stack trace.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from chalice.app import Blueprint, Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from chalicelib.api.responses import error_response, internal_error, json_response
+from chalicelib.auth.tokens import ROLE_GROUPS, Principal, authenticate
+from chalicelib.errors import BadRequest, Forbidden, PayloadTooLarge, PulseError, ValidationFailed
+from chalicelib.observability import logger
+from chalicelib.settings import get_settings
+
+ALL_ROLES: tuple[str, ...] = ROLE_GROUPS
+MANAGERS: tuple[str, ...] = ("admin", "senior_manager")
+ADMIN: tuple[str, ...] = ("admin",)
+MAX_JSON_DEPTH = 32
+
+FORM = "application/x-www-form-urlencoded"
+
+
+class Body(BaseModel):
+    """Base for request bodies: unknown fields are refused, so typos never pass silently."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class Query(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class PageQuery(Query):
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: str | None = Field(default=None, max_length=2048)
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    path: str
+    method: str
+    summary: str
+    tag: str
+    auth: str  # "staff" | "public"
+    roles: tuple[str, ...]
+    body: type[BaseModel] | None
+    query: type[BaseModel] | None
+    status: int
+    produces: str
+    responses: dict[int, str] = field(default_factory=dict)
+    consumes: tuple[str, ...] = ("application/json",)
+
+    @property
+    def path_params(self) -> list[str]:
+        return re.findall(r"{(\w+)}", self.path)
+
+
+ROUTES: list[RouteSpec] = []
+
+
+def _depth(value: Any, limit: int) -> int:
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    deepest = 0
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return deepest
+
+
+def field_errors(exc: ValidationError) -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for error in exc.errors():
+        name = ".".join(str(part) for part in error["loc"]) or "body"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "unknown field"
+        fields.setdefault(name, message)
+    return fields
+
+
+def read_body(request: Any) -> Any:
+    """The request body as JSON or form fields; enforces the size and nesting limits."""
+    raw: bytes = request.raw_body or b""
+    if len(raw) > get_settings().max_body_bytes:
+        raise PayloadTooLarge(f"the body is larger than {get_settings().max_body_bytes} bytes")
+    if not raw.strip():
+        return {}
+    content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if content_type == FORM:
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BadRequest("the body is not UTF-8") from exc
+        return {k: v[0] if len(v) == 1 else v for k, v in parse_qs(text).items()}
+    try:
+        value = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        raise BadRequest("the body is not valid JSON", {"body": "not valid JSON"}) from exc
+    if _depth(value, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise BadRequest("the body is nested too deeply", {"body": "nested too deeply"})
+    return value
+
+
+def parse_model(model: type[BaseModel], data: Any) -> Any:
+    if not isinstance(data, dict):
+        raise BadRequest("the body must be a JSON object", {"body": "must be an object"})
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ValidationFailed(field_errors(exc)) from exc
+
+
+def _respond(result: Any, status: int) -> Response:
+    if isinstance(result, Response):
+        return result
+    if status == 204:
+        return Response(body="", status_code=204)
+    return json_response(result, status)
+
+
+def _register(
+    bp: Blueprint,
+    path: str,
+    *,
+    methods: Sequence[str],
+    summary: str,
+    auth: str,
+    roles: tuple[str, ...],
+    body: type[BaseModel] | None,
+    query: type[BaseModel] | None,
+    status: int,
+    produces: str,
+    responses: dict[int, str] | None,
+    consumes: tuple[str, ...],
+    tag: str,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        def view(**params: str) -> Response:
+            request = bp.current_request
+            try:
+                kwargs: dict[str, Any] = dict(params)
+                if auth == "staff":
+                    principal = authenticate(request.headers.get("authorization"))
+                    logger.append_keys(tenant_id=principal.tenant_id, user_id=principal.user_id)
+                    if principal.role not in roles:
+                        raise Forbidden("your role may not do this")
+                    kwargs["principal"] = principal
+                if body is not None:
+                    kwargs["body"] = parse_model(body, read_body(request))
+                elif request.raw_body and len(request.raw_body) > get_settings().max_body_bytes:
+                    raise PayloadTooLarge("the body is too large")
+                if query is not None:
+                    kwargs["query"] = parse_model(query, dict(request.query_params or {}))
+                return _respond(fn(**kwargs), status)
+            except PulseError as exc:
+                return error_response(exc)
+            except Exception:
+                return internal_error()
+            finally:
+                logger.remove_keys(["tenant_id", "user_id"])
+
+        view.__name__ = fn.__name__
+        view.__doc__ = fn.__doc__
+        bp.route(path, methods=list(methods), content_types=list(consumes))(view)
+        for method in methods:
+            ROUTES.append(
+                RouteSpec(
+                    path=path,
+                    method=method.upper(),
+                    summary=summary or (fn.__doc__ or fn.__name__).strip().splitlines()[0],
+                    tag=tag,
+                    auth=auth,
+                    roles=roles,
+                    body=body,
+                    query=query,
+                    status=status,
+                    produces=produces,
+                    responses=dict(responses or {}),
+                    consumes=consumes,
+                )
+            )
+        return fn
+
+    return decorate
+
+
+def staff_route(
+    bp: Blueprint,
+    path: str,
+    *,
+    methods: Sequence[str] = ("GET",),
+    roles: tuple[str, ...] = ALL_ROLES,
+    summary: str = "",
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    status: int = 200,
+    produces: str = "application/json",
+    responses: dict[int, str] | None = None,
+    consumes: tuple[str, ...] = ("application/json",),
+    tag: str = "",
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A route for signed-in staff: the view receives ``principal`` as a keyword."""
+    return _register(
+        bp,
+        path,
+        methods=methods,
+        summary=summary,
+        auth="staff",
+        roles=roles,
+        body=body,
+        query=query,
+        status=status,
+        produces=produces,
+        responses=responses,
+        consumes=consumes,
+        tag=tag or str(getattr(bp, "_import_name", "api")).rsplit(".", 1)[-1],
+    )
+
+
+def public_route(
+    bp: Blueprint,
+    path: str,
+    *,
+    methods: Sequence[str] = ("GET",),
+    summary: str = "",
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    status: int = 200,
+    produces: str = "application/json",
+    responses: dict[int, str] | None = None,
+    consumes: tuple[str, ...] = ("application/json",),
+    tag: str = "public",
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    return _register(
+        bp,
+        path,
+        methods=methods,
+        summary=summary,
+        auth="public",
+        roles=(),
+        body=body,
+        query=query,
+        status=status,
+        produces=produces,
+        responses=responses,
+        consumes=consumes,
+        tag=tag,
+    )
+
+
+def page_body(page: Any) -> dict[str, Any]:
+    return {"items": [item.to_api() for item in page.items], "next_cursor": page.next_cursor}
+
+
+def require_role(principal: Principal, roles: tuple[str, ...]) -> None:
+    if principal.role not in roles:
+        raise Forbidden("your role may not do this")

@@ -1,0 +1,42 @@
+"""Field types shared by request bodies."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+
+_EMAIL = re.compile(
+    r"^[^@\s\x00-\x1f<>\"',;]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.)+[A-Za-z]{2,63}$"
+)
+
+
+def _email(value: str) -> str:
+    value = value.strip().lower()
+    if not _EMAIL.match(value):
+        raise ValueError("not a valid email address")
+    return value
+
+
+def _iso_date(value: str) -> str:
+    try:
+        date.fromisoformat(value)
+    except ValueError as exc:
+        raise ValueError("use YYYY-MM-DD") from exc
+    if len(value) != 10:
+        raise ValueError("use YYYY-MM-DD")
+    return value
+
+
+def _no_control(value: str) -> str:
+    if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in value):
+        raise ValueError("control characters are not allowed")
+    return value
+
+
+Email = Annotated[str, Field(max_length=254), AfterValidator(_email)]
+IsoDate = Annotated[str, Field(min_length=10, max_length=10), AfterValidator(_iso_date)]
+Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_no_control)]
+Text = Annotated[str, Field(max_length=800), AfterValidator(_no_control)]

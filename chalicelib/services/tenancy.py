@@ -1,0 +1,106 @@
+"""Creating tenants and staff: the Cognito identity and the stored user move together."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from chalicelib.auth import cognito
+from chalicelib.domain.entities import Tenant, User
+from chalicelib.errors import Conflict
+from chalicelib.store import tenants as store
+from chalicelib.store.base import new_id, now_iso
+
+# Other areas seed a new tenant's defaults (reason-code library, questions, …) here.
+TENANT_SEEDERS: list[Callable[[Tenant], None]] = []
+
+DEFAULT_PREFERENCES: dict[str, Any] = {
+    "alert_threshold_level": 3,
+    "stale_days": 21,
+    "notify": {"opened": True, "scored": True, "commented": True, "follow_up": True},
+    "alerts_email": True,
+}
+
+
+def create_tenant_with_admin(
+    *,
+    company: str,
+    industry: str,
+    country: str,
+    region: str,
+    city: str,
+    staff_size: int,
+    admin_email: str,
+    admin_name: str,
+    password: str,
+) -> tuple[Tenant, User]:
+    if store.find_user_by_email(admin_email) is not None:
+        raise Conflict("that email is already registered", {"admin_email": "taken"})
+    tenant = Tenant(
+        tenant_id=new_id("t"),
+        name=company,
+        industry=industry,
+        country=country,
+        region=region,
+        city=city,
+        staff_size=staff_size,
+        created_at=now_iso(),
+        settings={},
+    )
+    # The identity first: if the address is taken Cognito refuses before anything is stored.
+    sub = cognito.create_user(admin_email, tenant.tenant_id, "admin", password=password)
+    try:
+        store.create_tenant(tenant)
+        user = store.create_user(_new_user(tenant, sub, admin_email, admin_name, "admin", None))
+        for seed in TENANT_SEEDERS:
+            seed(tenant)
+    except Exception:
+        cognito.delete_user(admin_email)
+        raise
+    return tenant, user
+
+
+def _new_user(
+    tenant: Tenant, sub: str, email: str, name: str, role: str, manager_id: str | None
+) -> User:
+    defaults = tenant.settings.get("alert_defaults") or {}
+    return User(
+        tenant_id=tenant.tenant_id,
+        user_id=sub,
+        email=email,
+        name=name,
+        role=role,
+        manager_id=manager_id,
+        active=True,
+        created_at=now_iso(),
+        preferences={**DEFAULT_PREFERENCES, **defaults},
+    )
+
+
+def invite_user(
+    tenant_id: str, *, email: str, name: str, role: str, manager_id: str | None
+) -> User:
+    tenant = store.get_tenant(tenant_id)
+    if manager_id is not None:
+        store.get_user(tenant_id, manager_id)
+    if store.find_user_by_email(email) is not None:
+        raise Conflict("that email is already registered", {"email": "taken"})
+    sub = cognito.create_user(email, tenant_id, role, invite=True)
+    try:
+        return store.create_user(_new_user(tenant, sub, email, name, role, manager_id))
+    except Exception:
+        cognito.delete_user(email)
+        raise
+
+
+def change_user(tenant_id: str, user_id: str, changes: dict[str, Any]) -> User:
+    user = store.get_user(tenant_id, user_id)
+    if changes.get("manager_id") is not None:
+        if changes["manager_id"] == user_id:
+            raise Conflict("a user cannot manage themselves", {"manager_id": "is the user"})
+        store.get_user(tenant_id, changes["manager_id"])
+    if "role" in changes and changes["role"] != user.role:
+        cognito.set_role(user.email, changes["role"])
+    if "active" in changes and changes["active"] != user.active:
+        cognito.set_active(user.email, changes["active"])
+    return store.update_user(tenant_id, user_id, changes)

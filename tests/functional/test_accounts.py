@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from support.api import TenantHandle
+
+
+def test_signup_login_me(tenant: TenantHandle) -> None:
+    reply = tenant.api.get("/me")
+    assert reply.status == 200
+    assert reply.json["role"] == "admin"
+    assert reply.json["tenant"]["id"] == tenant.tenant_id
+    assert reply.json["user"]["email"] == tenant.admin.email
+
+
+def test_account_crud_and_contacts(tenant: TenantHandle) -> None:
+    account = tenant.account(name="Globex", renewal_date="2027-03-01", currency="EUR")
+    assert account["owner_id"] == tenant.admin.user_id
+    assert tenant.api.get(f"/accounts/{account['id']}").json["name"] == "Globex"
+    patched = tenant.api.patch(f"/accounts/{account['id']}", {"stage": "adoption"})
+    assert patched.status == 200 and patched.json["stage"] == "adoption"
+    contact = tenant.contact(account["id"], name="Jo")
+    listed = tenant.api.get(f"/accounts/{account['id']}/contacts").json
+    assert [c["id"] for c in listed["items"]] == [contact["id"]]
+    assert tenant.api.delete(f"/accounts/{account['id']}").status == 204
+    assert tenant.api.get(f"/accounts/{account['id']}").status == 404
+    assert tenant.api.patch(f"/contacts/{contact['id']}", {"name": "X"}).status == 404
+
+
+def test_other_tenant_ids_answer_404(tenant: TenantHandle, other_tenant: TenantHandle) -> None:
+    account = tenant.account()
+    assert other_tenant.api.get(f"/accounts/{account['id']}").status == 404
+    assert other_tenant.api.delete(f"/accounts/{account['id']}").status == 404
+    assert tenant.api.get(f"/accounts/{account['id']}").status == 200
+
+
+def test_validation_errors_name_fields(tenant: TenantHandle) -> None:
+    reply = tenant.api.post("/accounts", {"name": "", "arr": -1, "renewal_date": "2027-13-01"})
+    assert reply.status == 422
+    fields = reply.json["error"]["fields"]
+    assert {"name", "arr", "renewal_date"} <= set(fields)
+    assert tenant.api.post("/accounts", raw=b"{not json").status == 400
+    assert tenant.api.post("/accounts", {"name": "A", "color": "red"}).json["error"]["fields"] == {
+        "color": "unknown field"
+    }
+
+
+def test_account_manager_sees_only_own_accounts(tenant: TenantHandle) -> None:
+    am = tenant.add_staff("account_manager")
+    mine = tenant.account(owner=am)
+    theirs = tenant.account()
+    api = tenant.as_(am)
+    listed = {a["id"] for a in api.get("/accounts").json["items"]}
+    assert listed == {mine["id"]}
+    assert api.get(f"/accounts/{theirs['id']}").status == 404
+    assert api.get("/users").status == 403
+
+
+def test_pagination_cursor_is_tamper_proof(tenant: TenantHandle) -> None:
+    for _ in range(3):
+        tenant.account()
+    first = tenant.api.get("/accounts?limit=2").json
+    assert len(first["items"]) == 2 and first["next_cursor"]
+    second = tenant.api.get(f"/accounts?limit=2&cursor={first['next_cursor']}").json
+    assert len(second["items"]) == 1
+    bad = first["next_cursor"][:-2] + "xx"
+    assert tenant.api.get(f"/accounts?limit=2&cursor={bad}").status == 400
+    assert tenant.api.get("/accounts?limit=500").status == 422
