@@ -64,3 +64,17 @@ def test_pagination_cursor_is_tamper_proof(tenant: TenantHandle) -> None:
     bad = first["next_cursor"][:-2] + "xx"
     assert tenant.api.get(f"/accounts?limit=2&cursor={bad}").status == 400
     assert tenant.api.get("/accounts?limit=500").status == 422
+
+
+def test_settings_defaults_and_validation(tenant: TenantHandle) -> None:
+    settings = tenant.api.get("/settings").json
+    assert settings["reminder_days"] == [7, 14]
+    assert settings["alert_defaults"]["stale_days"] == 21
+    bad = tenant.api.put("/settings", {"reminder_days": [14, 7], "heartbeat_interval_days": 5})
+    assert bad.status == 422
+    assert {"reminder_days", "heartbeat_interval_days"} <= set(bad.json["error"]["fields"])
+    ok = tenant.api.put("/settings", {"stages": ["Trial", "Live"], "scoring_required": False})
+    assert ok.status == 200 and ok.json["stages"] == ["trial", "live"]
+    assert tenant.api.get("/settings").json["scoring_required"] is False
+    unverified = tenant.api.put("/settings", {"email_from": "cs@unverified.example"})
+    assert unverified.status == 422 and "email_from" in unverified.json["error"]["fields"]
