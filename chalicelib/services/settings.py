@@ -68,11 +68,11 @@ def update_settings(tenant_id: str, changes: dict[str, Any]) -> TenantSettings:
         updated = TenantSettings.model_validate(merged)
     except ValidationError as exc:
         raise ValidationFailed(_field_errors(exc)) from exc
-    if updated.email_from and updated.email_from != current.email_from:
-        if not _sender_verified(updated.email_from):
-            raise ValidationFailed(
-                {"email_from": "verify this address or its domain in SES before using it"}
-            )
+    new_sender = updated.email_from and updated.email_from != current.email_from
+    if new_sender and not _sender_verified(str(updated.email_from)):
+        raise ValidationFailed(
+            {"email_from": "verify this address or its domain in SES before using it"}
+        )
     if updated.smtp is not None and smtp_password_value is not None:
         updated.smtp.secret_arn = _store_smtp_password(tenant_id, smtp_password_value)
     elif updated.smtp is not None and current.smtp is not None and not updated.smtp.secret_arn:
