@@ -7,19 +7,13 @@ from typing import Any
 
 from chalicelib.auth import cognito
 from chalicelib.domain.entities import Tenant, User
+from chalicelib.domain.tenant_settings import effective
 from chalicelib.errors import Conflict
 from chalicelib.store import tenants as store
 from chalicelib.store.base import new_id, now_iso
 
 # Other areas seed a new tenant's defaults (reason-code library, questions, …) here.
 TENANT_SEEDERS: list[Callable[[Tenant], None]] = []
-
-DEFAULT_PREFERENCES: dict[str, Any] = {
-    "alert_threshold_level": 3,
-    "stale_days": 21,
-    "notify": {"opened": True, "scored": True, "commented": True, "follow_up": True},
-    "alerts_email": True,
-}
 
 
 def create_tenant_with_admin(
@@ -63,7 +57,8 @@ def create_tenant_with_admin(
 def _new_user(
     tenant: Tenant, sub: str, email: str, name: str, role: str, manager_id: str | None
 ) -> User:
-    defaults = tenant.settings.get("alert_defaults") or {}
+    # A new user starts from the defaults the tenant's admins set.
+    preferences = effective(tenant.settings).alert_defaults.model_dump()
     return User(
         tenant_id=tenant.tenant_id,
         user_id=sub,
@@ -73,7 +68,7 @@ def _new_user(
         manager_id=manager_id,
         active=True,
         created_at=now_iso(),
-        preferences={**DEFAULT_PREFERENCES, **defaults},
+        preferences=preferences,
     )
 
 

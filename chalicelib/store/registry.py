@@ -6,6 +6,7 @@ from __future__ import annotations
 from pynamodb.models import Model
 
 from chalicelib.store.accounts import AccountModel, ContactModel
+from chalicelib.store.notifications import NotificationModel
 from chalicelib.store.tenants import TenantModel, UserModel
 
 MODELS: tuple[type[Model], ...] = (
@@ -13,4 +14,5 @@ MODELS: tuple[type[Model], ...] = (
     UserModel,
     AccountModel,
     ContactModel,
+    NotificationModel,
 )

@@ -78,3 +78,16 @@ def test_settings_defaults_and_validation(tenant: TenantHandle) -> None:
     assert tenant.api.get("/settings").json["scoring_required"] is False
     unverified = tenant.api.put("/settings", {"email_from": "cs@unverified.example"})
     assert unverified.status == 422 and "email_from" in unverified.json["error"]["fields"]
+
+
+def test_preferences_start_from_tenant_defaults(tenant: TenantHandle) -> None:
+    tenant.api.put("/settings", {"alert_defaults": {"alert_threshold_level": 2, "stale_days": 30}})
+    am = tenant.add_staff("account_manager")
+    prefs = tenant.as_(am).get("/me/preferences").json
+    assert prefs["alert_threshold_level"] == 2 and prefs["stale_days"] == 30
+    changed = tenant.as_(am).put("/me/preferences", {"stale_days": 10, "email": {"opened": False}})
+    assert changed.status == 200
+    assert changed.json["stale_days"] == 10 and changed.json["email"]["opened"] is False
+    assert changed.json["email"]["scored"] is True
+    assert tenant.as_(am).put("/me/preferences", {"email": {"bogus": True}}).status == 422
+    assert tenant.api.get("/me/preferences").json["stale_days"] == 21
