@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from chalicelib.domain import success_score
+from chalicelib.domain.success_score import DEFAULT_PARAMS, ScoreParams
 from chalicelib.domain.entities import DEFAULT_STAGES
 from chalicelib.domain.scoring import DEFAULT_PULSE_INDEX_QUESTIONS
 
@@ -106,9 +107,9 @@ class TenantSettings(Strict):
             raise ValueError("pulse_index_questions: ids must be unique")
         return self
 
-    def score_params(self) -> success_score.ScoreParams:
+    def score_params(self) -> ScoreParams:
         params, _ = success_score.params_from_dict(self.success_score)
-        return params or success_score.DEFAULT_PARAMS
+        return params or DEFAULT_PARAMS
 
 
 def effective(raw: dict[str, Any] | None) -> TenantSettings:
