@@ -95,6 +95,8 @@ def _operation(route: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
     if route.auth == "staff":
         errors |= {401, 403}
         operation["security"] = [{"cognito": []}]
+        # The roles allowed to call it; the generated security tests check the others get 403.
+        operation["x-pulse-roles"] = list(route.roles)
     for status in sorted(errors):
         description = route.responses.get(status) or STATUS_TEXT.get(status, "Error")
         responses[str(status)] = {

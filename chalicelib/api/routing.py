@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -140,6 +141,21 @@ def _respond(result: Any, status: int) -> Response:
     return json_response(result, status)
 
 
+def _access_log(method: str, route: str, response: Response | None, started: float) -> None:
+    """One line per request. It names the route template, never the concrete path or query:
+    paths carry survey tokens (``/r/{token}``). ``tenant_id`` and ``user_id`` are the logger's
+    keys, set once the token is verified."""
+    logger.info(
+        "request",
+        extra={
+            "http_method": method,
+            "route": route,
+            "status": response.status_code if response is not None else 500,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+        },
+    )
+
+
 def _register(
     bp: Blueprint,
     path: str,
@@ -159,6 +175,8 @@ def _register(
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         def view(**params: str) -> Response:
             request = bp.current_request
+            started = time.perf_counter()
+            response: Response | None = None
             try:
                 kwargs: dict[str, Any] = dict(params)
                 if auth == "staff":
@@ -173,13 +191,15 @@ def _register(
                     raise PayloadTooLarge("the body is too large")
                 if query is not None:
                     kwargs["query"] = parse_model(query, dict(request.query_params or {}))
-                return _respond(fn(**kwargs), status)
+                response = _respond(fn(**kwargs), status)
             except PulseError as exc:
-                return error_response(exc)
+                response = error_response(exc)
             except Exception:
-                return internal_error()
+                response = internal_error()
             finally:
+                _access_log(request.method, path, response, started)
                 logger.remove_keys(["tenant_id", "user_id"])
+            return response
 
         view.__name__ = fn.__name__
         view.__doc__ = fn.__doc__
