@@ -24,6 +24,8 @@ class Settings(BaseModel):
     user_pool_id: str = ""
     user_pool_client_id: str = ""
     mail_from: str = "pulse@example.com"
+    # SES configuration set whose bounce/complaint events reach SNS (infra creates it).
+    ses_configuration_set: str = ""
     public_url: str = "http://127.0.0.1:8000"
     signup_enabled: bool = True
     # Signs pagination cursors and survey-link hashes; in AWS it comes from Secrets Manager.
@@ -65,6 +67,7 @@ _ENV = {
     "user_pool_id": "PULSE_USER_POOL_ID",
     "user_pool_client_id": "PULSE_USER_POOL_CLIENT_ID",
     "mail_from": "PULSE_MAIL_FROM",
+    "ses_configuration_set": "PULSE_SES_CONFIGURATION_SET",
     "public_url": "PULSE_PUBLIC_URL",
     "signup_enabled": "PULSE_SIGNUP_ENABLED",
     "signing_secret": "PULSE_SIGNING_SECRET",

@@ -75,19 +75,36 @@ def send(mail: Mail, smtp: SmtpServer | None = None) -> str:
     message = build_mime(mail)
     if smtp is not None:
         return _send_smtp(message, smtp)
+    extra = {}
+    if get_settings().ses_configuration_set:
+        # Bounce and complaint events are published through the configuration set.
+        extra["ConfigurationSetName"] = get_settings().ses_configuration_set
     result = client("ses").send_raw_email(
         Source=message["From"],
         Destinations=[mail.to],
         RawMessage={"Data": message.as_bytes()},
+        **extra,
     )
     return str(result["MessageId"])
 
 
+class NotSent(Exception):
+    """The message surely never reached the provider (it failed before being handed over), so
+    sending it again cannot make a duplicate."""
+
+
 def _send_smtp(message: EmailMessage, smtp: SmtpServer) -> str:
-    with smtplib.SMTP(smtp.host, smtp.port, timeout=20) as server:
-        if smtp.starttls:
-            server.starttls(context=ssl.create_default_context())
-        if smtp.username:
-            server.login(smtp.username, smtp.password)
+    try:
+        server = smtplib.SMTP(smtp.host, smtp.port, timeout=20)
+    except (OSError, smtplib.SMTPException) as exc:
+        raise NotSent(f"SMTP connection failed: {exc}") from exc
+    with server:
+        try:
+            if smtp.starttls:
+                server.starttls(context=ssl.create_default_context())
+            if smtp.username:
+                server.login(smtp.username, smtp.password)
+        except (OSError, smtplib.SMTPException) as exc:
+            raise NotSent(f"SMTP session refused: {exc}") from exc
         server.send_message(message)
     return str(message["Message-ID"])

@@ -1,0 +1,1 @@
+"""What Chalice cannot express, generated as a template merged into ``chalice package``."""

@@ -1,0 +1,710 @@
+"""The CloudFormation that Chalice cannot express, merged into ``chalice package``'s SAM template.
+
+Generated, never hand-written, from the same definitions the app and the local stack use:
+
+- every DynamoDB table from the PynamoDB models in ``chalicelib.store.registry.MODELS``;
+- every SQS queue (and its dead-letter queue and depth alarm) from ``chalicelib.queues.QUEUES``;
+- the Cognito user pool, app client and role groups (the groups of ``pulse_local.stack``);
+- the SES configuration set with bounce/complaint events to SNS, the documents bucket, the
+  signing secret, and one least-privilege IAM role for the functions.
+
+``chalice package --merge-template`` deep-merges this into its own template. Two things can only be
+done on the result, because they depend on which functions exist: :func:`finalize` points every
+function at the role defined here and adds ``ReportBatchItemFailures`` to every SQS event.
+
+    python -m infra.template --stage dev --output dist/merge.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+from pynamodb.attributes import TTLAttribute
+from pynamodb.models import Model
+
+from chalicelib.queues import QUEUES
+from chalicelib.settings import Settings, get_settings, load_settings
+from chalicelib.store.registry import MODELS
+from pulse_local.stack import POOL_NAME, ROLE_GROUPS
+
+Json = dict[str, Any]
+
+ROLE = "PulseFunctionRole"
+USER_POOL = "UserPool"
+USER_POOL_CLIENT = "UserPoolClient"
+BUCKET = "DocumentsBucket"
+SIGNING_SECRET = "SigningSecret"  # noqa: S105 (a logical id, not a secret)
+CONFIG_SET = "MailConfigurationSet"
+MAIL_EVENTS_TOPIC = "MailEventsTopic"
+ALARM_TOPIC = "OpsAlarmTopic"
+
+# Data the deployment must not lose when the stack is deleted or a resource replaced.
+RETAINED_STAGES = frozenset({"prod"})
+DLQ_MAX_RECEIVE_COUNT = 5
+SQS_RESPONSE_TYPES = ["ReportBatchItemFailures"]
+
+# Cognito: the same pool the local stack creates (pulse_local.stack.provision_cognito).
+PASSWORD_POLICY = {
+    "MinimumLength": 8,
+    "RequireUppercase": False,
+    "RequireLowercase": False,
+    "RequireNumbers": False,
+    "RequireSymbols": False,
+}
+TENANT_ATTRIBUTE = {
+    "Name": "tenant_id",
+    "AttributeDataType": "String",
+    "Mutable": False,
+    "StringAttributeConstraints": {"MinLength": "1", "MaxLength": "64"},
+}
+
+# Every DynamoDB action the store performs. No Scan: request paths and jobs query partitions.
+DYNAMODB_ACTIONS = [
+    "dynamodb:BatchGetItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:DescribeTable",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:Query",
+    "dynamodb:UpdateItem",
+]
+COGNITO_ACTIONS = [
+    "cognito-idp:AdminAddUserToGroup",
+    "cognito-idp:AdminCreateUser",
+    "cognito-idp:AdminDeleteUser",
+    "cognito-idp:AdminDisableUser",
+    "cognito-idp:AdminEnableUser",
+    "cognito-idp:AdminGetUser",
+    "cognito-idp:AdminListGroupsForUser",
+    "cognito-idp:AdminRemoveUserFromGroup",
+    "cognito-idp:AdminSetUserPassword",
+    "cognito-idp:AdminUpdateUserAttributes",
+    "cognito-idp:AdminUserGlobalSignOut",
+    "cognito-idp:ListUsers",
+]
+SQS_ACTIONS = [
+    "sqs:ChangeMessageVisibility",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:GetQueueUrl",
+    "sqs:ReceiveMessage",
+    "sqs:SendMessage",
+]
+TENANT_SECRET_ACTIONS = [
+    "secretsmanager:CreateSecret",
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:GetSecretValue",
+    "secretsmanager:PutSecretValue",
+]
+
+
+def stage_settings(stage: str) -> Settings:
+    """The settings a deployed stage runs with (names derive from the stage alone)."""
+    return load_settings({"PULSE_STAGE": stage})
+
+
+def camel(short: str) -> str:
+    return "".join(part.capitalize() for part in re.split(r"[-_]+", short) if part)
+
+
+def table_short_name(model: type[Model]) -> str:
+    """``pulse-test-accounts`` -> ``accounts``: model names carry the importing process's prefix."""
+    prefix = get_settings().resource_prefix + "-"
+    name = str(model.Meta.table_name)
+    if not name.startswith(prefix):
+        raise ValueError(f"{model.__name__}: table {name!r} lacks the prefix {prefix!r}")
+    return name[len(prefix) :]
+
+
+# Logical ids lead with the kind (``QueueScore``), never end with it: Chalice names a function's
+# resources after the function (``score_queue`` -> ``ScoreQueue``), and the deep merge would
+# silently fuse two resources of the same id. check_merge() catches any collision left.
+def table_logical_id(model: type[Model]) -> str:
+    return "Table" + camel(table_short_name(model))
+
+
+def queue_logical_id(short: str) -> str:
+    return "Queue" + camel(short)
+
+
+def dlq_logical_id(short: str) -> str:
+    return "DeadLetterQueue" + camel(short)
+
+
+def _hash_first(key_schema: list[Json]) -> list[Json]:
+    """DynamoDB wants HASH before RANGE; PynamoDB lists them in attribute order."""
+    return sorted(
+        ({"AttributeName": k["AttributeName"], "KeyType": k["KeyType"]} for k in key_schema),
+        key=lambda k: k["KeyType"] != "HASH",
+    )
+
+
+def table_properties(model: type[Model], settings: Settings) -> Json:
+    """AWS::DynamoDB::Table properties from the model's own schema."""
+    schema: Json = dict(model._get_schema())
+    attributes: dict[str, str] = {}
+    for definition in schema["attribute_definitions"]:
+        attributes[definition["AttributeName"]] = definition["AttributeType"]
+    props: Json = {
+        "TableName": settings.table_name(table_short_name(model)),
+        "BillingMode": "PAY_PER_REQUEST",
+        "KeySchema": _hash_first(schema["key_schema"]),
+        "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+        "SSESpecification": {"SSEEnabled": True},
+    }
+    for kind, prop in (
+        ("global_secondary_indexes", "GlobalSecondaryIndexes"),
+        ("local_secondary_indexes", "LocalSecondaryIndexes"),
+    ):
+        indexes = []
+        for index in schema.get(kind) or []:
+            for definition in index.get("attribute_definitions", []):
+                attributes[definition["AttributeName"]] = definition["AttributeType"]
+            indexes.append(
+                {
+                    "IndexName": index["index_name"],
+                    "KeySchema": _hash_first(index["key_schema"]),
+                    "Projection": dict(index["projection"]),
+                }
+            )
+        if indexes:
+            props[prop] = sorted(indexes, key=lambda i: i["IndexName"])
+    props["AttributeDefinitions"] = [
+        {"AttributeName": name, "AttributeType": kind} for name, kind in sorted(attributes.items())
+    ]
+    ttl = [
+        attr.attr_name for attr in model.get_attributes().values() if isinstance(attr, TTLAttribute)
+    ]
+    if ttl:
+        props["TimeToLiveSpecification"] = {"AttributeName": ttl[0], "Enabled": True}
+    if settings.stage in RETAINED_STAGES:
+        props["DeletionProtectionEnabled"] = True
+    return props
+
+
+def _retention(stage: str) -> Json:
+    policy = "Retain" if stage in RETAINED_STAGES else "Delete"
+    return {"DeletionPolicy": policy, "UpdateReplacePolicy": policy}
+
+
+def _sub(text: str) -> Json:
+    return {"Fn::Sub": text}
+
+
+def _arn(logical_id: str) -> Json:
+    return {"Fn::GetAtt": [logical_id, "Arn"]}
+
+
+def tables(settings: Settings) -> Json:
+    return {
+        table_logical_id(model): {
+            "Type": "AWS::DynamoDB::Table",
+            **_retention(settings.stage),
+            "Properties": table_properties(model, settings),
+        }
+        for model in MODELS
+    }
+
+
+def queues(settings: Settings) -> Json:
+    resources: Json = {}
+    for short, visibility in QUEUES.items():
+        queue, dlq = queue_logical_id(short), dlq_logical_id(short)
+        resources[dlq] = {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": settings.queue_name(short) + "-dlq",
+                "MessageRetentionPeriod": 14 * 24 * 3600,
+                "SqsManagedSseEnabled": True,
+            },
+        }
+        resources[queue] = {
+            "Type": "AWS::SQS::Queue",
+            "Properties": {
+                "QueueName": settings.queue_name(short),
+                "VisibilityTimeout": visibility,
+                "SqsManagedSseEnabled": True,
+                "RedrivePolicy": {
+                    "deadLetterTargetArn": _arn(dlq),
+                    "maxReceiveCount": DLQ_MAX_RECEIVE_COUNT,
+                },
+            },
+        }
+        resources["DeadLetterAlarm" + camel(short)] = {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmDescription": f"Messages in the {short} dead-letter queue: they failed "
+                f"{DLQ_MAX_RECEIVE_COUNT} times and need a look (and a redrive).",
+                "Namespace": "AWS/SQS",
+                "MetricName": "ApproximateNumberOfMessagesVisible",
+                "Dimensions": [{"Name": "QueueName", "Value": {"Fn::GetAtt": [dlq, "QueueName"]}}],
+                "Statistic": "Maximum",
+                "Period": 300,
+                "EvaluationPeriods": 1,
+                "Threshold": 0,
+                "ComparisonOperator": "GreaterThanThreshold",
+                "TreatMissingData": "notBreaching",
+                "AlarmActions": [{"Ref": ALARM_TOPIC}],
+                "OKActions": [{"Ref": ALARM_TOPIC}],
+            },
+        }
+    return resources
+
+
+def cognito(settings: Settings) -> Json:
+    pool: Json = {
+        "Type": "AWS::Cognito::UserPool",
+        **_retention(settings.stage),
+        "Properties": {
+            "UserPoolName": f"{settings.resource_prefix}-{POOL_NAME}",
+            "UsernameAttributes": ["email"],
+            "UsernameConfiguration": {"CaseSensitive": False},
+            "AutoVerifiedAttributes": ["email"],
+            "Schema": [TENANT_ATTRIBUTE],
+            "Policies": {"PasswordPolicy": {**PASSWORD_POLICY, "TemporaryPasswordValidityDays": 7}},
+            # Sign-up and invitations go through the app (AdminCreateUser), never the pool.
+            "AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True},
+            "AccountRecoverySetting": {
+                "RecoveryMechanisms": [{"Name": "verified_email", "Priority": 1}]
+            },
+            "DeletionProtection": "ACTIVE" if settings.stage in RETAINED_STAGES else "INACTIVE",
+        },
+    }
+    client: Json = {
+        "Type": "AWS::Cognito::UserPoolClient",
+        "Properties": {
+            "ClientName": "pulse-api",
+            "UserPoolId": {"Ref": USER_POOL},
+            "GenerateSecret": False,
+            "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+            "ReadAttributes": ["email", "custom:tenant_id"],
+            "WriteAttributes": ["email"],
+            "PreventUserExistenceErrors": "ENABLED",
+            "EnableTokenRevocation": True,
+            "IdTokenValidity": 60,
+            "AccessTokenValidity": 60,
+            "RefreshTokenValidity": 30,
+            "TokenValidityUnits": {
+                "IdToken": "minutes",
+                "AccessToken": "minutes",
+                "RefreshToken": "days",
+            },
+        },
+    }
+    resources: Json = {USER_POOL: pool, USER_POOL_CLIENT: client}
+    for group in ROLE_GROUPS:
+        resources["Group" + camel(group)] = {
+            "Type": "AWS::Cognito::UserPoolGroup",
+            "Properties": {
+                "GroupName": group,
+                "UserPoolId": {"Ref": USER_POOL},
+                "Description": f"Pulse role {group}",
+            },
+        }
+    return resources
+
+
+def mail(settings: Settings) -> Json:
+    return {
+        CONFIG_SET: {
+            "Type": "AWS::SES::ConfigurationSet",
+            "Properties": {
+                "Name": f"{settings.resource_prefix}-mail",
+                "ReputationOptions": {"ReputationMetricsEnabled": True},
+                "SendingOptions": {"SendingEnabled": True},
+            },
+        },
+        MAIL_EVENTS_TOPIC: {
+            "Type": "AWS::SNS::Topic",
+            # The name chalicelib.jobs.survey_jobs.ses_events_topic() subscribes to.
+            "Properties": {"TopicName": f"{settings.resource_prefix}-ses-events"},
+        },
+        "MailEventsTopicPolicy": {
+            "Type": "AWS::SNS::TopicPolicy",
+            "Properties": {
+                "Topics": [{"Ref": MAIL_EVENTS_TOPIC}],
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "SesPublishesMailEvents",
+                            "Effect": "Allow",
+                            "Principal": {"Service": "ses.amazonaws.com"},
+                            "Action": "sns:Publish",
+                            "Resource": {"Ref": MAIL_EVENTS_TOPIC},
+                            "Condition": {
+                                "StringEquals": {"AWS:SourceAccount": {"Ref": "AWS::AccountId"}}
+                            },
+                        }
+                    ],
+                },
+            },
+        },
+        "MailBounceComplaintDestination": {
+            "Type": "AWS::SES::ConfigurationSetEventDestination",
+            "DependsOn": "MailEventsTopicPolicy",
+            "Properties": {
+                "ConfigurationSetName": {"Ref": CONFIG_SET},
+                "EventDestination": {
+                    "Name": "bounces-and-complaints",
+                    "Enabled": True,
+                    "MatchingEventTypes": ["bounce", "complaint", "reject"],
+                    "SnsDestination": {"TopicARN": {"Ref": MAIL_EVENTS_TOPIC}},
+                },
+            },
+        },
+    }
+
+
+def storage(settings: Settings) -> Json:
+    return {
+        BUCKET: {
+            "Type": "AWS::S3::Bucket",
+            **_retention(settings.stage),
+            "Properties": {
+                # No BucketName: bucket names are global, CloudFormation picks a unique one and
+                # the functions receive it as PULSE_DOCUMENTS_BUCKET.
+                "PublicAccessBlockConfiguration": {
+                    "BlockPublicAcls": True,
+                    "BlockPublicPolicy": True,
+                    "IgnorePublicAcls": True,
+                    "RestrictPublicBuckets": True,
+                },
+                "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
+                "BucketEncryption": {
+                    "ServerSideEncryptionConfiguration": [
+                        {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
+                    ]
+                },
+                "VersioningConfiguration": {"Status": "Enabled"},
+                "LifecycleConfiguration": {
+                    "Rules": [
+                        {
+                            "Id": "tidy-uploads",
+                            "Status": "Enabled",
+                            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 1},
+                            "NoncurrentVersionExpiration": {"NoncurrentDays": 30},
+                        }
+                    ]
+                },
+                # Browsers upload straight to the bucket with presigned POST (or PUT) requests.
+                "CorsConfiguration": {
+                    "CorsRules": [
+                        {
+                            "AllowedMethods": ["POST", "PUT", "GET", "HEAD"],
+                            "AllowedOrigins": [{"Ref": "WebOrigin"}],
+                            "AllowedHeaders": ["*"],
+                            "ExposedHeaders": ["ETag"],
+                            "MaxAge": 3000,
+                        }
+                    ]
+                },
+            },
+        },
+        "DocumentsBucketPolicy": {
+            "Type": "AWS::S3::BucketPolicy",
+            "Properties": {
+                "Bucket": {"Ref": BUCKET},
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "TlsOnly",
+                            "Effect": "Deny",
+                            "Principal": "*",
+                            "Action": "s3:*",
+                            "Resource": [_arn(BUCKET), _sub("${DocumentsBucket.Arn}/*")],
+                            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                        }
+                    ],
+                },
+            },
+        },
+        SIGNING_SECRET: {
+            "Type": "AWS::SecretsManager::Secret",
+            **_retention(settings.stage),
+            "Properties": {
+                "Name": f"{settings.resource_prefix}/signing-secret",
+                "Description": "Signs pagination cursors and survey links (PULSE_SIGNING_SECRET).",
+                "GenerateSecretString": {"PasswordLength": 64, "ExcludePunctuation": True},
+            },
+        },
+    }
+
+
+def _statement(sid: str, actions: list[str], resources: list[Any]) -> Json:
+    return {"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}
+
+
+def role(settings: Settings) -> Json:
+    prefix = settings.resource_prefix
+    # Every table of the stage by its name prefix, not table by table: an inline role policy may
+    # hold 10,240 characters, and two ARNs per table would pass that at about 40 tables.
+    table = (
+        f"arn:${{AWS::Partition}}:dynamodb:${{AWS::Region}}:${{AWS::AccountId}}:table/{prefix}-*"
+    )
+    table_arns: list[Any] = [_sub(table), _sub(table + "/index/*")]
+    statements = [
+        _statement(
+            "Logs",
+            ["logs:CreateLogStream", "logs:PutLogEvents"],
+            [
+                _sub(
+                    "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/aws/lambda/*"
+                )
+            ],
+        ),
+        _statement("Tracing", ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], ["*"]),
+        _statement("Tables", DYNAMODB_ACTIONS, table_arns),
+        _statement("Queues", SQS_ACTIONS, [_arn(queue_logical_id(s)) for s in QUEUES]),
+        _statement("UserPool", COGNITO_ACTIONS, [_arn(USER_POOL)]),
+        # Tenants send from their own verified addresses, so any identity of this account and
+        # region; the configuration set is allowed so that mail can name it.
+        _statement(
+            "SendMail",
+            ["ses:SendRawEmail", "ses:SendEmail"],
+            [
+                _sub("arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/*"),
+                _sub(
+                    "arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}"
+                    ":configuration-set/${MailConfigurationSet}"
+                ),
+            ],
+        ),
+        # Checking that a tenant's sender is verified has no resource-level permission.
+        _statement("CheckSender", ["ses:GetIdentityVerificationAttributes"], ["*"]),
+        _statement(
+            "TenantSmtpSecrets",
+            TENANT_SECRET_ACTIONS,
+            [
+                _sub(
+                    "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}"
+                    f":secret:{prefix}/tenants/*"
+                )
+            ],
+        ),
+        _statement(
+            "Documents",
+            ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+            [_sub("${DocumentsBucket.Arn}/*")],
+        ),
+    ]
+    return {
+        ROLE: {
+            "Type": "AWS::IAM::Role",
+            "Properties": {
+                "Description": f"Pulse {settings.stage}: every function of the app",
+                "AssumeRolePolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "lambda.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
+                    ],
+                },
+                "Policies": [
+                    {
+                        "PolicyName": "pulse-least-privilege",
+                        "PolicyDocument": {"Version": "2012-10-17", "Statement": statements},
+                    }
+                ],
+            },
+        }
+    }
+
+
+def function_environment() -> Json:
+    """Given to every function (SAM Globals merge it with Chalice's per-stage variables)."""
+    return {
+        "PULSE_USER_POOL_ID": {"Ref": USER_POOL},
+        "PULSE_USER_POOL_CLIENT_ID": {"Ref": USER_POOL_CLIENT},
+        "PULSE_MAIL_FROM": {"Ref": "MailFrom"},
+        "PULSE_PUBLIC_URL": {
+            "Fn::If": ["HasPublicUrl", {"Ref": "PublicUrl"}, {"Ref": "AWS::NoValue"}]
+        },
+        "PULSE_DOCUMENTS_BUCKET": {"Ref": BUCKET},
+        "PULSE_SES_CONFIGURATION_SET": {"Ref": CONFIG_SET},
+        # Resolved by CloudFormation at deploy time; rotate = update the secret, then redeploy.
+        "PULSE_SIGNING_SECRET": _sub("{{resolve:secretsmanager:${SigningSecret}:SecretString}}"),
+    }
+
+
+PARAMETERS: Json = {
+    "MailFrom": {
+        "Type": "String",
+        "Description": "Sender of Pulse's own mail; the address or its domain must be verified in SES.",
+        "AllowedPattern": r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+    },
+    "PublicUrl": {
+        "Type": "String",
+        "Default": "",
+        "Description": "Public base URL of the API (links in mail). Empty: set it after the first deploy.",
+    },
+    "WebOrigin": {
+        "Type": "String",
+        "Default": "*",
+        "Description": "Origin allowed to upload documents with presigned POST/PUT requests (CORS).",
+    },
+    "AlarmEmail": {
+        "Type": "String",
+        "Default": "",
+        "Description": "Address subscribed to operational alarms (dead-letter queues). Empty: none.",
+    },
+}
+
+
+def build(stage: str) -> Json:
+    """The merge template for one stage."""
+    settings = stage_settings(stage)
+    resources: Json = {}
+    for part in (tables, queues, cognito, mail, storage, role):
+        resources.update(part(settings))
+    resources[ALARM_TOPIC] = {
+        "Type": "AWS::SNS::Topic",
+        "Properties": {"TopicName": f"{settings.resource_prefix}-alarms"},
+    }
+    resources["OpsAlarmSubscription"] = {
+        "Type": "AWS::SNS::Subscription",
+        "Condition": "HasAlarmEmail",
+        "Properties": {
+            "TopicArn": {"Ref": ALARM_TOPIC},
+            "Protocol": "email",
+            "Endpoint": {"Ref": "AlarmEmail"},
+        },
+    }
+    outputs: Json = {
+        "UserPoolId": {"Value": {"Ref": USER_POOL}},
+        "UserPoolClientId": {"Value": {"Ref": USER_POOL_CLIENT}},
+        "DocumentsBucketName": {"Value": {"Ref": BUCKET}},
+        "MailConfigurationSetName": {"Value": {"Ref": CONFIG_SET}},
+        "MailEventsTopicArn": {"Value": {"Ref": MAIL_EVENTS_TOPIC}},
+        "AlarmTopicArn": {"Value": {"Ref": ALARM_TOPIC}},
+    }
+    for short in QUEUES:
+        outputs[queue_logical_id(short) + "Url"] = {"Value": {"Ref": queue_logical_id(short)}}
+    return {
+        "Description": f"Pulse ({stage}): API, jobs and queue handlers with their AWS resources",
+        "Parameters": PARAMETERS,
+        "Conditions": {
+            "HasPublicUrl": {"Fn::Not": [{"Fn::Equals": [{"Ref": "PublicUrl"}, ""]}]},
+            "HasAlarmEmail": {"Fn::Not": [{"Fn::Equals": [{"Ref": "AlarmEmail"}, ""]}]},
+        },
+        "Globals": {"Function": {"Environment": {"Variables": function_environment()}}},
+        "Resources": resources,
+        "Outputs": outputs,
+    }
+
+
+def _named(sam: Json, kind: str, name_property: str) -> dict[str, str]:
+    """{physical name: logical id} of the template's resources of one kind with a literal name."""
+    return {
+        str(res["Properties"][name_property]): logical
+        for logical, res in sam.get("Resources", {}).items()
+        if res.get("Type") == kind and isinstance(res.get("Properties", {}).get(name_property), str)
+    }
+
+
+def _named_in_arn(arn: Any, names: dict[str, str]) -> str | None:
+    """Which of our resources an ARN Chalice wrote (an ``Fn::Sub`` string) points at."""
+    text = arn.get("Fn::Sub", "") if isinstance(arn, dict) else arn
+    if not isinstance(text, str):
+        return None
+    for name, logical in names.items():
+        if text.endswith(":" + name):
+            return logical
+    return None
+
+
+def finalize(sam: Json) -> Json:
+    """Post-process ``chalice package``'s merged SAM template in place (and return it).
+
+    - every function runs as :data:`ROLE` (Chalice only knows a placeholder ARN);
+    - every SQS event gets ``FunctionResponseTypes: [ReportBatchItemFailures]`` (Chalice never
+      sets it, and without it a returned ``batchItemFailures`` deletes the failed messages too);
+    - an SQS or SNS event on one of our queues or topics references the resource, so
+      CloudFormation creates it before the event source mapping or subscription;
+    - a log group Chalice names after the wrong logical id (``${ApiHandler}`` for the function
+      ``APIHandler`` with ``log_retention_in_days``, aws/chalice#2079) names the function.
+    """
+    _fix_log_groups(sam)
+    queues = _named(sam, "AWS::SQS::Queue", "QueueName")
+    topics = _named(sam, "AWS::SNS::Topic", "TopicName")
+    for resource in sam.get("Resources", {}).values():
+        if resource.get("Type") != "AWS::Serverless::Function":
+            continue
+        props = resource["Properties"]
+        if not isinstance(props.get("Role"), dict):
+            props["Role"] = _arn(ROLE)
+        for event in (props.get("Events") or {}).values():
+            event_props = event.setdefault("Properties", {})
+            if event.get("Type") == "SQS":
+                event_props["FunctionResponseTypes"] = list(SQS_RESPONSE_TYPES)
+                logical = _named_in_arn(event_props.get("Queue"), queues)
+                if logical is not None:
+                    event_props["Queue"] = _arn(logical)
+            elif event.get("Type") == "SNS":
+                logical = _named_in_arn(event_props.get("Topic"), topics)
+                if logical is not None:
+                    event_props["Topic"] = {"Ref": logical}
+    return sam
+
+
+def check_merge(merge: Json, sam: Json) -> None:
+    """Fail when a resource of the merge template shares its logical id with one of Chalice's:
+    the deep merge would have fused them into one invalid resource."""
+    clashes = []
+    for logical, ours in merge.get("Resources", {}).items():
+        merged = sam.get("Resources", {}).get(logical, {})
+        extra = set(merged.get("Properties", {})) - set(ours.get("Properties", {}))
+        if merged.get("Type") != ours.get("Type") or extra:
+            clashes.append(f"{logical} (Chalice adds {sorted(extra)})")
+    if clashes:
+        raise ValueError(
+            "logical ids used by both infra/template.py and Chalice (rename the function or the "
+            "resource): " + ", ".join(clashes)
+        )
+
+
+def _fix_log_groups(sam: Json) -> None:
+    resources = sam.get("Resources", {})
+    functions = {
+        name.lower(): name
+        for name, res in resources.items()
+        if res.get("Type") == "AWS::Serverless::Function"
+    }
+    for resource in resources.values():
+        if resource.get("Type") != "AWS::Logs::LogGroup":
+            continue
+        name = resource.get("Properties", {}).get("LogGroupName")
+        if not isinstance(name, dict) or not isinstance(name.get("Fn::Sub"), str):
+            continue
+        match = re.fullmatch(r"/aws/lambda/\$\{([A-Za-z0-9]+)\}", name["Fn::Sub"])
+        if match and match.group(1) not in resources and match.group(1).lower() in functions:
+            name["Fn::Sub"] = f"/aws/lambda/${{{functions[match.group(1).lower()]}}}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Write the template merged into chalice package.")
+    parser.add_argument("--stage", default="dev")
+    parser.add_argument("--output", type=Path, help="file to write (default: stdout)")
+    args = parser.parse_args(argv)
+    text = json.dumps(build(args.stage), indent=2) + "\n"
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

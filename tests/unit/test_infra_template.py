@@ -1,0 +1,351 @@
+"""The merge template is generated from the app's own definitions: every model is a table with the
+model's keys and indexes, every queue has a dead-letter queue, the role is least-privilege."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pynamodb.indexes import GlobalSecondaryIndex, LocalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.queues import QUEUES
+from chalicelib.store.registry import MODELS
+from infra import template
+from pulse_local.stack import ROLE_GROUPS
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+STAGES = ("dev", "prod")
+
+
+@pytest.fixture(scope="module", params=STAGES)
+def built(request: pytest.FixtureRequest) -> tuple[str, dict[str, Any]]:
+    return request.param, template.build(request.param)
+
+
+def _of_type(doc: dict[str, Any], kind: str) -> dict[str, Any]:
+    return {k: v for k, v in doc["Resources"].items() if v["Type"] == kind}
+
+
+def _keys(model_or_index: Any) -> dict[str, str]:
+    """{attribute: HASH|RANGE}, read off the attributes themselves (not off _get_schema)."""
+    attributes = (
+        model_or_index.get_attributes()
+        if isinstance(model_or_index, type) and issubclass(model_or_index, Model)
+        else model_or_index.Meta.attributes
+    )
+    keys = {}
+    for attr in attributes.values():
+        if attr.is_hash_key:
+            keys[attr.attr_name] = "HASH"
+        elif attr.is_range_key:
+            keys[attr.attr_name] = "RANGE"
+    return keys
+
+
+def _indexes(model: type[Model]) -> list[Any]:
+    return [
+        v for v in vars(model).values() if isinstance(v, GlobalSecondaryIndex | LocalSecondaryIndex)
+    ]
+
+
+def _attr_type(model: type[Model], name: str) -> str:
+    for attr in model.get_attributes().values():
+        if attr.attr_name == name:
+            return str(attr.attr_type)
+    raise AssertionError(f"{model.__name__} has no attribute {name}")
+
+
+def test_every_model_is_a_table_and_only_models_are(built: tuple[str, dict[str, Any]]) -> None:
+    stage, doc = built
+    tables = _of_type(doc, "AWS::DynamoDB::Table")
+    assert len(tables) == len(MODELS)
+    names = {t["Properties"]["TableName"] for t in tables.values()}
+    expected = {f"pulse-{stage}-{template.table_short_name(m)}" for m in MODELS}
+    assert names == expected
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
+def test_table_matches_model(model: type[Model], built: tuple[str, dict[str, Any]]) -> None:
+    stage, doc = built
+    props = doc["Resources"][template.table_logical_id(model)]["Properties"]
+    assert props["TableName"] == f"pulse-{stage}-{template.table_short_name(model)}"
+    assert {k["AttributeName"]: k["KeyType"] for k in props["KeySchema"]} == _keys(model)
+    assert props["KeySchema"][0]["KeyType"] == "HASH"
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["SSESpecification"] == {"SSEEnabled": True}
+
+    indexes = {i["IndexName"]: i for i in props.get("GlobalSecondaryIndexes", [])}
+    indexes.update({i["IndexName"]: i for i in props.get("LocalSecondaryIndexes", [])})
+    model_indexes = _indexes(model)
+    assert set(indexes) == {i.Meta.index_name for i in model_indexes}
+    key_attributes = set(_keys(model))
+    for index in model_indexes:
+        spec = indexes[index.Meta.index_name]
+        assert {k["AttributeName"]: k["KeyType"] for k in spec["KeySchema"]} == _keys(index)
+        assert spec["KeySchema"][0]["KeyType"] == "HASH"
+        assert spec["Projection"]["ProjectionType"] == index.Meta.projection.projection_type
+        key_attributes |= set(_keys(index))
+        kind = (
+            "GlobalSecondaryIndexes"
+            if isinstance(index, GlobalSecondaryIndex)
+            else "LocalSecondaryIndexes"
+        )
+        assert spec in props[kind]
+
+    # CloudFormation rejects definitions that no key uses, and keys without a definition.
+    definitions = {d["AttributeName"]: d["AttributeType"] for d in props["AttributeDefinitions"]}
+    assert set(definitions) == key_attributes
+    for name, kind in definitions.items():
+        assert kind == _attr_type(model, name)
+
+
+def test_generation_follows_get_schema() -> None:
+    """A second, direct reading of PynamoDB's own schema: nothing lost on the way."""
+    for model in MODELS:
+        schema = model._get_schema()
+        props = template.table_properties(model, template.stage_settings("dev"))
+        dump = lambda keys: sorted(json.dumps(k, sort_keys=True) for k in keys)  # noqa: E731
+        assert dump(schema["key_schema"]) == dump(props["KeySchema"])
+        gsis = {g["index_name"] for g in schema["global_secondary_indexes"]}
+        assert gsis == {g["IndexName"] for g in props.get("GlobalSecondaryIndexes", [])}
+
+
+def test_retained_in_prod_only() -> None:
+    prod, dev = template.build("prod"), template.build("dev")
+    for logical in _of_type(prod, "AWS::DynamoDB::Table"):
+        assert prod["Resources"][logical]["DeletionPolicy"] == "Retain"
+        assert prod["Resources"][logical]["Properties"]["DeletionProtectionEnabled"] is True
+        assert dev["Resources"][logical]["DeletionPolicy"] == "Delete"
+
+
+def test_queues_have_dead_letter_queues_and_alarms(built: tuple[str, dict[str, Any]]) -> None:
+    stage, doc = built
+    resources = doc["Resources"]
+    for short, visibility in QUEUES.items():
+        queue = resources[template.queue_logical_id(short)]["Properties"]
+        dlq_id = template.dlq_logical_id(short)
+        assert queue["QueueName"] == f"pulse-{stage}-{short}"
+        assert queue["VisibilityTimeout"] == visibility
+        assert queue["RedrivePolicy"] == {
+            "deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]},
+            "maxReceiveCount": 5,
+        }
+        assert resources[dlq_id]["Properties"]["QueueName"] == f"pulse-{stage}-{short}-dlq"
+        alarms = [
+            a
+            for a in _of_type(doc, "AWS::CloudWatch::Alarm").values()
+            if a["Properties"]["Dimensions"][0]["Value"] == {"Fn::GetAtt": [dlq_id, "QueueName"]}
+        ]
+        assert len(alarms) == 1
+
+
+def test_user_pool_client_and_groups(built: tuple[str, dict[str, Any]]) -> None:
+    _, doc = built
+    pool = doc["Resources"][template.USER_POOL]["Properties"]
+    assert pool["UsernameAttributes"] == ["email"]
+    (tenant,) = [a for a in pool["Schema"] if a["Name"] == "tenant_id"]
+    assert tenant["Mutable"] is False
+    client = doc["Resources"][template.USER_POOL_CLIENT]["Properties"]
+    assert client["GenerateSecret"] is False
+    assert set(client["ExplicitAuthFlows"]) == {
+        "ALLOW_USER_PASSWORD_AUTH",
+        "ALLOW_REFRESH_TOKEN_AUTH",
+    }
+    groups = {
+        g["Properties"]["GroupName"] for g in _of_type(doc, "AWS::Cognito::UserPoolGroup").values()
+    }
+    assert groups == set(ROLE_GROUPS)
+
+
+def test_mail_events_reach_sns(built: tuple[str, dict[str, Any]]) -> None:
+    _, doc = built
+    (destination,) = _of_type(doc, "AWS::SES::ConfigurationSetEventDestination").values()
+    event = destination["Properties"]["EventDestination"]
+    assert {"bounce", "complaint"} <= set(event["MatchingEventTypes"])
+    assert event["SnsDestination"]["TopicARN"] == {"Ref": template.MAIL_EVENTS_TOPIC}
+
+
+def test_bucket_is_private_and_encrypted(built: tuple[str, dict[str, Any]]) -> None:
+    _, doc = built
+    bucket = doc["Resources"][template.BUCKET]["Properties"]
+    assert all(bucket["PublicAccessBlockConfiguration"].values())
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert {"POST", "PUT"} <= set(bucket["CorsConfiguration"]["CorsRules"][0]["AllowedMethods"])
+
+
+def _statements(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    policies = doc["Resources"][template.ROLE]["Properties"]["Policies"]
+    return {s["Sid"]: s for p in policies for s in p["PolicyDocument"]["Statement"]}
+
+
+def test_role_is_least_privilege(built: tuple[str, dict[str, Any]]) -> None:
+    _, doc = built
+    statements = _statements(doc)
+    for statement in statements.values():
+        assert statement["Effect"] == "Allow"
+        assert all(not a.endswith(":*") for a in statement["Action"]), statement
+    # Resource "*" only where AWS offers no resource-level permission.
+    assert {sid for sid, s in statements.items() if "*" in s["Resource"]} == {
+        "Tracing",
+        "CheckSender",
+    }
+    stage, _ = built
+    arn = "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/"
+    assert statements["Tables"]["Resource"] == [
+        {"Fn::Sub": f"{arn}pulse-{stage}-*"},
+        {"Fn::Sub": f"{arn}pulse-{stage}-*/index/*"},
+    ]
+    # The prefix covers every table of the stage, and nothing of another stage.
+    for table in _of_type(doc, "AWS::DynamoDB::Table").values():
+        assert table["Properties"]["TableName"].startswith(f"pulse-{stage}-")
+    assert "dynamodb:Scan" not in statements["Tables"]["Action"]
+    assert statements["Queues"]["Resource"] == [
+        {"Fn::GetAtt": [template.queue_logical_id(s), "Arn"]} for s in QUEUES
+    ]
+    assert statements["UserPool"]["Resource"] == [{"Fn::GetAtt": [template.USER_POOL, "Arn"]}]
+
+
+def test_functions_get_the_deployment_settings(built: tuple[str, dict[str, Any]]) -> None:
+    _, doc = built
+    variables = doc["Globals"]["Function"]["Environment"]["Variables"]
+    for name in (
+        "PULSE_USER_POOL_ID",
+        "PULSE_USER_POOL_CLIENT_ID",
+        "PULSE_MAIL_FROM",
+        "PULSE_DOCUMENTS_BUCKET",
+        "PULSE_SIGNING_SECRET",
+    ):
+        assert name in variables
+    assert "resolve:secretsmanager" in variables["PULSE_SIGNING_SECRET"]["Fn::Sub"]
+
+
+def test_chalice_config_agrees_with_the_template() -> None:
+    config = json.loads((ROOT / ".chalice" / "config.json").read_text(encoding="utf-8"))
+    assert config["app_name"] == "pulse"
+    assert config["autogen_policy"] is False
+    assert config["manage_iam_role"] is False
+    for stage in STAGES:
+        env = config["stages"][stage]["environment_variables"]
+        assert env["PULSE_STAGE"] == stage
+        assert env["PULSE_RESOURCE_PREFIX"] == template.stage_settings(stage).resource_prefix
+    # chalice.test.Client applies a stage's variables to every request: local and test get none.
+    assert "environment_variables" not in config
+    for stage in ("local", "test"):
+        assert not config["stages"][stage].get("environment_variables")
+
+
+def _sam(queue: Any, topic: Any = None) -> dict[str, Any]:
+    """Chalice's output for one queue handler and one SNS handler, merged with our template."""
+    merged = template.build("dev")
+    merged["Resources"].update(
+        {
+            "HandleMail": {
+                "Type": "AWS::Serverless::Function",
+                "Properties": {
+                    "Role": "arn:aws:iam::000000000000:role/pulse-role-set-by-package",
+                    "Events": {
+                        "HandleMailSqsEventSource": {
+                            "Type": "SQS",
+                            "Properties": {"Queue": queue, "BatchSize": 10},
+                        },
+                        "Nightly": {"Type": "Schedule", "Properties": {"Schedule": "rate(1 day)"}},
+                    },
+                },
+            },
+            "HandleMailLogGroup": {
+                "Type": "AWS::Logs::LogGroup",
+                "Properties": {"LogGroupName": {"Fn::Sub": "/aws/lambda/${Handlemail}"}},
+            },
+            "SesEvents": {
+                "Type": "AWS::Serverless::Function",
+                "Properties": {
+                    "Role": "arn:aws:iam::000000000000:role/pulse-role-set-by-package",
+                    "Events": {
+                        "SesEventsSnsSubscription": {"Type": "SNS", "Properties": {"Topic": topic}}
+                    },
+                },
+            },
+        }
+    )
+    return merged
+
+
+def _chalice_arn(service: str, name: str) -> dict[str, str]:
+    return {
+        "Fn::Sub": f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{name}"
+    }
+
+
+def test_finalize_reports_batch_failures_and_sets_the_role() -> None:
+    short = next(iter(QUEUES))
+    sam = template.finalize(
+        _sam(_chalice_arn("sqs", f"pulse-dev-{short}"), _chalice_arn("sns", "pulse-dev-ses-events"))
+    )
+    function = sam["Resources"]["HandleMail"]["Properties"]
+    assert function["Role"] == {"Fn::GetAtt": [template.ROLE, "Arn"]}
+    sqs = function["Events"]["HandleMailSqsEventSource"]["Properties"]
+    assert sqs["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert sqs["Queue"] == {"Fn::GetAtt": [template.queue_logical_id(short), "Arn"]}
+    assert "FunctionResponseTypes" not in function["Events"]["Nightly"]["Properties"]
+    log_group = sam["Resources"]["HandleMailLogGroup"]["Properties"]["LogGroupName"]
+    assert log_group == {"Fn::Sub": "/aws/lambda/${HandleMail}"}
+    sns = sam["Resources"]["SesEvents"]["Properties"]["Events"]["SesEventsSnsSubscription"]
+    assert sns["Properties"]["Topic"] == {"Ref": template.MAIL_EVENTS_TOPIC}
+
+
+def test_finalize_leaves_foreign_queues_but_still_reports_failures() -> None:
+    sam = template.finalize(_sam("arn:aws:sqs:us-east-1:123456789012:someone-else"))
+    sqs = sam["Resources"]["HandleMail"]["Properties"]["Events"]["HandleMailSqsEventSource"]
+    assert sqs["Properties"]["Queue"] == "arn:aws:sqs:us-east-1:123456789012:someone-else"
+    assert sqs["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
+
+def test_ses_events_topic_is_the_one_the_app_subscribes_to() -> None:
+    from chalicelib.jobs.survey_jobs import ses_events_topic
+
+    topic = template.build("dev")["Resources"][template.MAIL_EVENTS_TOPIC]["Properties"][
+        "TopicName"
+    ]
+    assert topic == ses_events_topic().replace(template.get_settings().resource_prefix, "pulse-dev")
+
+
+def test_check_merge_catches_a_function_named_like_a_resource() -> None:
+    merge = template.build("dev")
+    clash = template.queue_logical_id(next(iter(QUEUES)))
+    sam = json.loads(json.dumps(merge))
+    template.check_merge(merge, sam)  # no clash: nothing raised
+    sam["Resources"][clash]["Properties"]["Runtime"] = "python3.11"  # what the deep merge makes
+    with pytest.raises(ValueError, match=clash):
+        template.check_merge(merge, sam)
+
+
+def _resolved(value: Any, doc: dict[str, Any]) -> Any:
+    """Intrinsics replaced by strings as long as the ARNs they become (for a size estimate)."""
+    import re
+
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        logical = value["Fn::GetAtt"][0]
+        props = doc["Resources"][logical]["Properties"]
+        name = (
+            props.get("TableName") or props.get("QueueName") or props.get("UserPoolName") or logical
+        )
+        return f"arn:aws:service:ap-southeast-2:123456789012:resource/{name}-0123456789ab"
+    if isinstance(value, dict) and "Fn::Sub" in value:
+        return re.sub(r"\$\{[^}]+\}", "x" * 60, value["Fn::Sub"])
+    if isinstance(value, dict):
+        return {k: _resolved(v, doc) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolved(v, doc) for v in value]
+    return value
+
+
+def test_role_policy_fits_iams_inline_limit() -> None:
+    """IAM allows 10,240 characters of inline policy per role; every table adds two ARNs."""
+    doc = template.build("prod")
+    policies = _resolved(doc["Resources"][template.ROLE]["Properties"]["Policies"], doc)
+    size = sum(len(json.dumps(p["PolicyDocument"], separators=(",", ":"))) for p in policies)
+    assert size < 10_240 * 0.9, f"{size} characters: switch Tables to a name-prefix ARN"
