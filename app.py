@@ -4,10 +4,17 @@ from chalice import Chalice, ConvertToMiddleware
 
 from chalicelib.api import accounts as accounts_api
 from chalicelib.api import auth as auth_api
+from chalicelib.api import heartbeat as heartbeat_api
+from chalicelib.api import local_outbox as local_outbox_api
 from chalicelib.api import meta as meta_api
 from chalicelib.api import notifications as notifications_api
+from chalicelib.api import pulse as pulse_api
+from chalicelib.api import reports as reports_api
+from chalicelib.api import reviews as reviews_api
 from chalicelib.api import settings as settings_api
+from chalicelib.api import survey as survey_api
 from chalicelib.api import users as users_api
+from chalicelib.jobs import heartbeat_jobs, pulse_jobs, survey_jobs
 from chalicelib.observability import logger, metrics, tracer
 
 app = Chalice(app_name="pulse", configure_logs=False)
@@ -20,10 +27,21 @@ BLUEPRINTS = [
     settings_api.bp,
     notifications_api.bp,
     accounts_api.bp,
+    reports_api.bp,
+    heartbeat_api.bp,
+    heartbeat_jobs.bp,
+    pulse_api.bp,
+    pulse_jobs.bp,
+    reviews_api.bp,
+    survey_api.bp,
+    survey_jobs.bp,
 ]
 for blueprint in BLUEPRINTS:
     app.register_blueprint(blueprint)
+if local_outbox_api.enabled():  # the local stack's mail viewer; never on AWS
+    app.register_blueprint(local_outbox_api.bp)
 
-app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context))
-app.register_middleware(ConvertToMiddleware(tracer.capture_lambda_handler))
+# Events and responses carry tokens and passwords: never log events or trace responses.
+app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(log_event=False)))
+app.register_middleware(ConvertToMiddleware(tracer.capture_lambda_handler(capture_response=False)))
 app.register_middleware(ConvertToMiddleware(metrics.log_metrics))

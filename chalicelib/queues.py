@@ -16,6 +16,7 @@ from chalicelib.settings import get_settings
 QUEUES: dict[str, int] = {
     "mail": 360,
     "score": 900,
+    "heartbeat": 900,  # heartbeat fan-out: a round → its accounts → their contacts
 }
 
 

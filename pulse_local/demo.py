@@ -168,6 +168,15 @@ def prepare_heartbeat(ctx: DemoContext) -> None:
 DEMO_STEPS: list[DemoStep] = [add_staff, add_accounts, prepare_heartbeat]
 
 
+def _send_demo_review(ctx: DemoContext) -> None:
+    from pulse_local.demo_reviews import send_demo_review
+
+    send_demo_review(ctx)
+
+
+DEMO_STEPS.append(_send_demo_review)
+
+
 def demo_exists() -> bool:
     return tenant_store.find_user_by_email(ADMIN.email) is not None
 

@@ -13,6 +13,7 @@ from chalicelib.api.types import Email, IsoDate, Name
 from chalicelib.auth.tokens import Principal
 from chalicelib.domain.entities import DEFAULT_STAGES, Account, Contact
 from chalicelib.errors import NotFound, ValidationFailed
+from chalicelib.services import pulses
 from chalicelib.store import accounts as store
 from chalicelib.store import tenants as tenant_store
 from chalicelib.store.base import new_id, now_iso
@@ -81,6 +82,7 @@ def list_accounts(principal: Principal, query: AccountListQuery) -> dict[str, An
     page = store.list_accounts(
         principal.tenant_id, owner_id=owner, limit=query.limit, cursor=query.cursor
     )
+    page.items = pulses.with_live_scores(principal.tenant_id, page.items)
     return page_body(page)
 
 
@@ -109,8 +111,9 @@ def create_account(principal: Principal, body: AccountBody) -> dict[str, Any]:
 
 @staff_route(bp, "/accounts/{account_id}", tag="accounts")
 def get_account(principal: Principal, account_id: str) -> dict[str, Any]:
-    """One account."""
-    return account_for(principal, account_id).to_api()
+    """One account, with today's SuccessScore."""
+    account = account_for(principal, account_id)
+    return pulses.with_live_scores(principal.tenant_id, [account])[0].to_api()
 
 
 @staff_route(bp, "/accounts/{account_id}", methods=["PATCH"], body=AccountPatch, tag="accounts")

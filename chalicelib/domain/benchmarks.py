@@ -2,7 +2,7 @@
 
 Inputs are per-company, per-question, per-period aggregates (no raw responses, no client
 identities), so a nightly job can feed this from stored counts. The method and every constant are
-explained in docs/benchmarks.md; keep the two in step.
+explained in docs/industry-benchmarks.md; keep the two in step.
 """
 
 from __future__ import annotations
@@ -216,6 +216,7 @@ class Benchmark:
     average: float | None
     top_performers: float | None
     reason: str | None = None
+    companies: int = 0  # qualifying companies in the peer group (always >= 5 when shown)
 
 
 def benchmark(
@@ -236,6 +237,7 @@ def benchmark(
         group.region,
         pooled_mean(group.members, question_id),
         top_performers(group.members, question_id),
+        companies=len(group.members),
     )
 
 

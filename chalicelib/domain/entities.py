@@ -60,10 +60,15 @@ class Account:
     pulse_level: int | None = None
     pulse_set_at: str | None = None
     success_score: float | None = None
+    # The current pulse's ordered factor ids, and the SuccessScore state (internal, not shown).
+    risk_factors: list[str] = field(default_factory=list)
+    success_factors: list[str] = field(default_factory=list)
+    score_state: dict[str, Any] | None = field(default=None, repr=False)
 
     def to_api(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("tenant_id")
+        data.pop("score_state")
         data["id"] = data.pop("account_id")
         data["success_score"] = None if self.success_score is None else round(self.success_score, 1)
         return data

@@ -317,3 +317,73 @@ def next_round_due(last_round_date: date | None, interval_days: int, today: date
 
 def is_round_due(last_round_date: date | None, interval_days: int, today: date) -> bool:
     return next_round_due(last_round_date, interval_days, today) <= today
+
+
+# ------------------------------------------------------------------ benchmark periods and flags
+
+# Clients in their first 90 days are in the "honeymoon" and count less in rankings (benchmarks).
+HONEYMOON_DAYS = 90
+# Answers are pooled for benchmarks per calendar quarter: tenants choose different intervals
+# (30-365 days), so a common calendar period is the only way to compare them side by side.
+PERIOD_MONTHS = 3
+
+# Consumer mailbox providers: a respondent on one of these is not visibly a business address.
+FREE_EMAIL_DOMAINS: frozenset[str] = frozenset(
+    {
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "yahoo.co.uk",
+        "yahoo.fr",
+        "yahoo.de",
+        "ymail.com",
+        "rocketmail.com",
+        "outlook.com",
+        "hotmail.com",
+        "hotmail.co.uk",
+        "hotmail.fr",
+        "live.com",
+        "msn.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "aol.com",
+        "proton.me",
+        "protonmail.com",
+        "pm.me",
+        "gmx.com",
+        "gmx.de",
+        "gmx.net",
+        "web.de",
+        "mail.com",
+        "zoho.com",
+        "yandex.com",
+        "yandex.ru",
+        "mail.ru",
+        "qq.com",
+        "163.com",
+        "126.com",
+        "tutanota.com",
+        "fastmail.com",
+        "hey.com",
+    }
+)
+
+
+def is_free_email(address: str) -> bool:
+    domain = address.rsplit("@", 1)[-1].strip().lower()
+    return domain in FREE_EMAIL_DOMAINS
+
+
+def period_of(day: date) -> str:
+    """The benchmark period holding a day: its calendar quarter, e.g. "2025-Q3"."""
+    return f"{day.year}-Q{(day.month - 1) // PERIOD_MONTHS + 1}"
+
+
+def previous_period(period: str) -> str:
+    year, quarter = int(period[:4]), int(period[-1])
+    return f"{year - 1}-Q4" if quarter == 1 else f"{year}-Q{quarter - 1}"
+
+
+def in_honeymoon(account_created: date, answered: date) -> bool:
+    return (answered - account_created).days < HONEYMOON_DAYS

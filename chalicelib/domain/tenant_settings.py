@@ -11,11 +11,19 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from chalicelib.domain import success_score
-from chalicelib.domain.success_score import DEFAULT_PARAMS, ScoreParams
 from chalicelib.domain.entities import DEFAULT_STAGES
 from chalicelib.domain.scoring import DEFAULT_PULSE_INDEX_QUESTIONS
+from chalicelib.domain.success_score import DEFAULT_PARAMS, ScoreParams
 
-NOTIFICATION_KINDS = ("opened", "scored", "commented", "follow_up", "pulse_alert", "stale_digest")
+NOTIFICATION_KINDS = (
+    "opened",
+    "scored",
+    "commented",
+    "follow_up",
+    "pulse_alert",
+    "stale_digest",
+    "heartbeat_approval",
+)
 
 
 class Strict(BaseModel):

@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    ListAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
 from pynamodb.exceptions import DoesNotExist
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
@@ -43,6 +49,12 @@ class AccountModel(Model):
     pulse_level = NumberAttribute(null=True)
     pulse_set_at = UnicodeAttribute(null=True)
     success_score = NumberAttribute(null=True)
+    # Kept by the pulse store (chalicelib/store/pulses.py), only inside its transaction:
+    pulse_id = UnicodeAttribute(null=True)
+    pulse_seq = NumberAttribute(null=True)  # pulses so far; the transaction's version check
+    risk_factors = ListAttribute(of=UnicodeAttribute, null=True)
+    success_factors = ListAttribute(of=UnicodeAttribute, null=True)
+    score_state = JSONAttribute(null=True)  # success_score.ScoreState.to_dict()
     by_owner = AccountOwnerIndex()
 
 
@@ -96,6 +108,9 @@ def to_account(item: AccountModel) -> Account:
         pulse_level=None if item.pulse_level is None else int(item.pulse_level),
         pulse_set_at=item.pulse_set_at,
         success_score=None if item.success_score is None else float(item.success_score),
+        risk_factors=[str(code) for code in item.risk_factors or []],
+        success_factors=[str(code) for code in item.success_factors or []],
+        score_state=item.score_state,
     )
 
 
@@ -165,6 +180,12 @@ def iter_accounts(tenant_id: str) -> list[Account]:
     return [to_account(item) for item in AccountModel.query(tenant_id)]
 
 
+def iter_owner_accounts(tenant_id: str, owner_id: str) -> list[Account]:
+    """Every account one manager owns, from the by-owner index (reports for account managers)."""
+    key = owner_key(tenant_id, owner_id)
+    return [to_account(item) for item in AccountModel.by_owner.query(key)]
+
+
 def update_account(tenant_id: str, account_id: str, changes: dict[str, Any]) -> Account:
     item = AccountModel(tenant_id, account_id)
     if "owner_id" in changes:
@@ -190,9 +211,10 @@ ACCOUNT_CASCADE: list[Callable[[str, str], None]] = []
 
 
 def delete_account(tenant_id: str, account_id: str) -> None:
-    get_account(tenant_id, account_id)
-    for contact in ContactModel.by_account.query(account_key(tenant_id, account_id)):
-        contact.delete()
+    """Delete an account and what hangs off it; safe to run again after an interruption."""
+    with ContactModel.batch_write() as batch:
+        for contact in ContactModel.by_account.query(account_key(tenant_id, account_id)):
+            batch.delete(contact)
     for cascade in ACCOUNT_CASCADE:
         cascade(tenant_id, account_id)
     # The account goes last: an interrupted delete can be retried and finishes the job.

@@ -1,0 +1,429 @@
+"""Business reviews for staff: the builder, documents, recipients, actions, sending, analytics,
+follow-ups, comments and trees. Clients' side of a review is in ``api/survey.py``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from chalice.app import Blueprint, Response
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from chalicelib.api import survey_pages
+from chalicelib.api.access import account_for
+from chalicelib.api.routing import Body, PageQuery, page_body, staff_route
+from chalicelib.api.types import IsoDate, Name, Text
+from chalicelib.auth.tokens import Principal
+from chalicelib.domain.entities import Account
+from chalicelib.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.services import review_insights as insight
+from chalicelib.services import reviews as service
+from chalicelib.services.settings import tenant_settings
+from chalicelib.store import accounts as account_store
+from chalicelib.store import feedback, score_aggregates
+from chalicelib.store import reviews as store
+from chalicelib.store import tenants as tenant_store
+from chalicelib.store.base import new_id, now_iso
+from chalicelib.store.reviews import Action, Review
+
+bp = Blueprint(__name__)
+
+TAG = "reviews"
+MAX_SECTIONS = 20
+ContactIds = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=80)]], Field(max_length=200)
+]
+
+
+def _no_control(value: str) -> str:
+    if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in value):
+        raise ValueError("control characters are not allowed")
+    return value
+
+
+def _https(value: str) -> str:
+    if not value.startswith("https://") or any(ch.isspace() for ch in value) or len(value) < 12:
+        raise ValueError("an https:// address")
+    return value
+
+
+LongText = Annotated[str, Field(max_length=10000), AfterValidator(_no_control)]
+Intro = Annotated[str, Field(max_length=4000), AfterValidator(_no_control)]
+HttpsUrl = Annotated[str, Field(max_length=2048), AfterValidator(_https)]
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    heading: Name
+    body: LongText = ""
+
+
+class ReviewBody(Body):
+    title: Name
+    review_date: IsoDate
+    intro_message: Intro = ""
+    video_url: HttpsUrl | None = None
+    sections: list[Section] = Field(default_factory=list, max_length=MAX_SECTIONS)
+    scoring_required: bool | None = Field(
+        default=None, description="defaults to the workspace setting"
+    )
+
+
+class ReviewPatch(Body):
+    title: Name | None = None
+    review_date: IsoDate | None = None
+    intro_message: Intro | None = None
+    video_url: HttpsUrl | None = None
+    sections: list[Section] | None = Field(default=None, max_length=MAX_SECTIONS)
+    scoring_required: bool | None = None
+    status: Literal["closed"] | None = Field(
+        default=None, description="close the review: every link stops working"
+    )
+
+
+class DocumentBody(Body):
+    filename: Name
+    content_type: str = Field(min_length=1, max_length=200)
+    size: int = Field(ge=1, le=service.MAX_DOCUMENT_BYTES, description="bytes, at most 20 MB")
+
+
+class RecipientsBody(Body):
+    contact_ids: ContactIds
+
+
+class ResendBody(Body):
+    contact_ids: Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=80)]],
+        Field(min_length=1, max_length=200),
+    ]
+
+
+class ActionBody(Body):
+    title: Name
+    owner_id: str | None = Field(default=None, max_length=80)
+    due_date: IsoDate | None = None
+
+
+class ActionPatch(Body):
+    title: Name | None = None
+    owner_id: str | None = Field(default=None, max_length=80)
+    due_date: IsoDate | None = None
+    status: Literal["open", "completed"] | None = None
+
+
+class ActionQuery(PageQuery):
+    status: Literal["open", "completed"] | None = None
+
+
+class FollowUpQuery(PageQuery):
+    status: Literal["pending", "acknowledged"] = "pending"
+
+
+class NoteBody(Body):
+    text: Annotated[Text, Field(min_length=1)]
+
+
+# ------------------------------------------------------------------------------- helpers
+
+
+def review_for(principal: Principal, review_id: str) -> tuple[Review, Account]:
+    """The review, if this principal may reach its account; 404 otherwise (as for another
+    tenant's id)."""
+    review = service.get_for_tenant(principal.tenant_id, review_id)
+    try:
+        account = account_for(principal, review.account_id)
+    except NotFound:
+        raise NotFound("review not found") from None
+    return review, account
+
+
+def _check_user(principal: Principal, user_id: str, field: str) -> None:
+    try:
+        user = tenant_store.get_user(principal.tenant_id, user_id)
+    except NotFound:
+        raise ValidationFailed({field: "no such user"}) from None
+    if not user.active:
+        raise ValidationFailed({field: "that user is inactive"})
+
+
+def _review_api(review: Review) -> dict[str, Any]:
+    data = review.to_api()
+    data["actions"] = [
+        a.to_api()
+        for a in store.review_actions(review.tenant_id, review.account_id, review.review_id)
+    ]
+    return data
+
+
+# ------------------------------------------------------------------------------- builder
+
+
+@staff_route(bp, "/accounts/{account_id}/reviews", query=PageQuery, tag=TAG)
+def list_reviews(principal: Principal, account_id: str, query: PageQuery) -> dict[str, Any]:
+    """An account's reviews, newest first."""
+    account_for(principal, account_id)
+    page = store.list_reviews(
+        principal.tenant_id, account_id, limit=query.limit, cursor=query.cursor
+    )
+    return page_body(page)
+
+
+@staff_route(
+    bp, "/accounts/{account_id}/reviews", methods=["POST"], body=ReviewBody, status=201, tag=TAG
+)
+def create_review(principal: Principal, account_id: str, body: ReviewBody) -> dict[str, Any]:
+    """Start a review (a draft) for an account."""
+    account_for(principal, account_id)
+    scoring = body.scoring_required
+    if scoring is None:
+        scoring = tenant_settings(principal.tenant_id).scoring_required
+    at = now_iso()
+    review = Review(
+        tenant_id=principal.tenant_id,
+        review_id=new_id("rev"),
+        account_id=account_id,
+        title=body.title,
+        review_date=body.review_date,
+        intro_message=body.intro_message,
+        video_url=body.video_url,
+        sections=[s.model_dump() for s in body.sections],
+        documents=[],
+        recipient_ids=[],
+        scoring_required=scoring,
+        status="draft",
+        created_by=principal.user_id,
+        created_at=at,
+        updated_at=at,
+    )
+    store.create_review(review)
+    insight.review_changed(review)
+    return _review_api(review)
+
+
+@staff_route(bp, "/reviews/{review_id}", tag=TAG)
+def get_review(principal: Principal, review_id: str) -> dict[str, Any]:
+    """One review with its documents, recipients and actions."""
+    review, _ = review_for(principal, review_id)
+    return _review_api(review)
+
+
+@staff_route(bp, "/reviews/{review_id}", methods=["PATCH"], body=ReviewPatch, tag=TAG)
+def patch_review(principal: Principal, review_id: str, body: ReviewPatch) -> dict[str, Any]:
+    """Edit a draft or sent review (recipients see the change); "status": "closed" ends it."""
+    review, _ = review_for(principal, review_id)
+    changes = body.model_dump(exclude_unset=True)
+    for key in ("title", "review_date", "intro_message", "sections", "scoring_required", "status"):
+        if key in changes and changes[key] is None:
+            raise ValidationFailed({key: "may not be null"})
+    if review.status == "closed":
+        raise Conflict("the review is closed")
+    if not changes:
+        return _review_api(review)
+    changes["updated_at"] = now_iso()
+    try:
+        updated = store.update_review(
+            principal.tenant_id, review_id, changes, expect_status=("draft", "sent")
+        )
+    except store.StatusChanged:
+        raise Conflict("the review changed meanwhile; reload it") from None
+    insight.review_changed(updated)
+    return _review_api(updated)
+
+
+@staff_route(
+    bp, "/reviews/{review_id}/documents", methods=["POST"], body=DocumentBody, status=201, tag=TAG
+)
+def add_document(principal: Principal, review_id: str, body: DocumentBody) -> dict[str, Any]:
+    """A presigned S3 upload for one document (≤ 20 MB, office/PDF/image/video types; S3's
+    policy enforces both)."""
+    review, _ = review_for(principal, review_id)
+    return service.add_document(
+        review, body.filename, body.content_type, body.size, principal.user_id
+    )
+
+
+@staff_route(bp, "/reviews/{review_id}/recipients", methods=["PUT"], body=RecipientsBody, tag=TAG)
+def put_recipients(principal: Principal, review_id: str, body: RecipientsBody) -> dict[str, Any]:
+    """Choose a draft's recipients among the account's contacts (the whole list)."""
+    review, account = review_for(principal, review_id)
+    return _review_api(service.set_recipients(review, account, body.contact_ids))
+
+
+@staff_route(
+    bp, "/reviews/{review_id}/actions", methods=["POST"], body=ActionBody, status=201, tag=TAG
+)
+def create_action(principal: Principal, review_id: str, body: ActionBody) -> dict[str, Any]:
+    """Add an action to a review."""
+    review, _ = review_for(principal, review_id)
+    if body.owner_id:
+        _check_user(principal, body.owner_id, "owner_id")
+    action = Action(
+        tenant_id=principal.tenant_id,
+        action_id=new_id("act"),
+        account_id=review.account_id,
+        review_id=review.review_id,
+        title=body.title,
+        owner_id=body.owner_id or principal.user_id,
+        due_date=body.due_date,
+        status="open",
+        created_by=principal.user_id,
+        created_at=now_iso(),
+    )
+    store.create_action(action)
+    insight.tasks_moved(principal.tenant_id, action.account_id, actions=1)
+    return action.to_api()
+
+
+@staff_route(bp, "/actions/{action_id}", methods=["PATCH"], body=ActionPatch, tag=TAG)
+def patch_action(principal: Principal, action_id: str, body: ActionPatch) -> dict[str, Any]:
+    """Change an action; "status": "completed" records who completed it and when."""
+    action = store.get_action(principal.tenant_id, action_id)
+    try:
+        account_for(principal, action.account_id)
+    except NotFound:
+        raise NotFound("action not found") from None
+    changes = body.model_dump(exclude_unset=True)
+    for key in ("title", "status"):
+        if key in changes and changes[key] is None:
+            raise ValidationFailed({key: "may not be null"})
+    if changes.get("owner_id"):
+        _check_user(principal, changes["owner_id"], "owner_id")
+    if changes.get("status") == "completed" and action.status != "completed":
+        changes.update(completed_by=principal.user_id, completed_at=now_iso())
+    elif changes.get("status") == "open":
+        changes.update(completed_by=None, completed_at=None)
+    updated = store.update_action(principal.tenant_id, action_id, changes)
+    if updated.status != action.status:
+        moved = 1 if updated.status == "open" else -1
+        insight.tasks_moved(principal.tenant_id, action.account_id, actions=moved)
+    return updated.to_api()
+
+
+@staff_route(bp, "/accounts/{account_id}/actions", query=ActionQuery, tag=TAG)
+def list_actions(principal: Principal, account_id: str, query: ActionQuery) -> dict[str, Any]:
+    """An account's review actions, optionally only open or completed ones."""
+    account_for(principal, account_id)
+    page = store.list_actions(
+        principal.tenant_id, account_id, status=query.status, limit=query.limit, cursor=query.cursor
+    )
+    return page_body(page)
+
+
+@staff_route(bp, "/reviews/{review_id}/preview", produces="text/html", tag=TAG)
+def preview(principal: Principal, review_id: str) -> Response:
+    """Exactly the page a recipient sees (with a preview notice and a form that does not send)."""
+    review, _ = review_for(principal, review_id)
+    kind = service.REVIEW_KIND
+    info = kind.load(principal.tenant_id, review.review_id)
+    return survey_pages.preview_page(info, kind.page_context(info, None, preview=True))
+
+
+# ------------------------------------------------------------------------------- sending
+
+
+@staff_route(bp, "/reviews/{review_id}/send", methods=["POST"], status=202, tag=TAG)
+def send_review(principal: Principal, review_id: str) -> dict[str, Any]:
+    """Send a draft to its recipients: one mail each, through the mail queue."""
+    review, account = review_for(principal, review_id)
+    review, result = service.send(review, account)
+    return result.to_api(review)
+
+
+@staff_route(
+    bp, "/reviews/{review_id}/resend", methods=["POST"], body=ResendBody, status=202, tag=TAG
+)
+def resend_review(principal: Principal, review_id: str, body: ResendBody) -> dict[str, Any]:
+    """Send again to chosen contacts (recipients or new ones) with a fresh link and window."""
+    review, account = review_for(principal, review_id)
+    review, result = service.resend(review, account, body.contact_ids)
+    return result.to_api(review)
+
+
+@staff_route(bp, "/reviews/{review_id}/analytics", tag=TAG)
+def review_analytics(principal: Principal, review_id: str) -> dict[str, Any]:
+    """Per recipient: sent, opened, scored, reminders sent, follow-up, and the response."""
+    review, _ = review_for(principal, review_id)
+    return service.analytics(review)
+
+
+# ----------------------------------------------------------------- follow-ups and comments
+
+
+@staff_route(bp, "/follow-ups", query=FollowUpQuery, tag=TAG)
+def list_follow_ups(principal: Principal, query: FollowUpQuery) -> dict[str, Any]:
+    """Follow-up requests, newest first; account managers see those of their own accounts."""
+    page = feedback.list_follow_ups(
+        principal.tenant_id, query.status, limit=query.limit, cursor=query.cursor
+    )
+    items = page.items
+    if not principal.sees_all_accounts:
+        own = {
+            a.account_id
+            for a in account_store.iter_owner_accounts(principal.tenant_id, principal.user_id)
+        }
+        items = [f for f in items if f.account_id in own]
+    return {"items": [f.to_api() for f in items], "next_cursor": page.next_cursor}
+
+
+@staff_route(bp, "/follow-ups/{follow_up_id}/acknowledge", methods=["POST"], tag=TAG)
+def acknowledge_follow_up(principal: Principal, follow_up_id: str) -> dict[str, Any]:
+    """Mark a follow-up request as handled (idempotent)."""
+    follow_up = feedback.get_follow_up(principal.tenant_id, follow_up_id)
+    try:
+        account_for(principal, follow_up.account_id)
+    except NotFound:
+        raise NotFound("follow-up not found") from None
+    updated = feedback.acknowledge(principal.tenant_id, follow_up_id, principal.user_id, now_iso())
+    if follow_up.status == "pending":
+        insight.tasks_moved(principal.tenant_id, follow_up.account_id, follow_ups=-1)
+    return updated.to_api()
+
+
+@staff_route(bp, "/accounts/{account_id}/comments", query=PageQuery, tag=TAG)
+def list_comments(principal: Principal, account_id: str, query: PageQuery) -> dict[str, Any]:
+    """Clients' comments on an account's reviews, newest first, with staff notes."""
+    account_for(principal, account_id)
+    page = feedback.list_comments(
+        principal.tenant_id, account_id, limit=query.limit, cursor=query.cursor
+    )
+    return page_body(page)
+
+
+def _comment_for(principal: Principal, comment_id: str) -> feedback.Comment:
+    comment = feedback.get_comment(principal.tenant_id, comment_id)
+    try:
+        account_for(principal, comment.account_id)
+    except NotFound:
+        raise NotFound("comment not found") from None
+    return comment
+
+
+@staff_route(
+    bp, "/comments/{comment_id}/notes", methods=["POST"], body=NoteBody, status=201, tag=TAG
+)
+def add_note(principal: Principal, comment_id: str, body: NoteBody) -> dict[str, Any]:
+    """Add a staff note to a client's comment."""
+    _comment_for(principal, comment_id)
+    note = {"id": new_id("note"), "text": body.text, "by": principal.user_id, "at": now_iso()}
+    updated = feedback.add_note(principal.tenant_id, comment_id, note)
+    if updated is None:
+        raise ValidationFailed({"text": f"at most {feedback.MAX_NOTES} notes per comment"})
+    insight.comment_changed(updated)
+    return updated.to_api()
+
+
+@staff_route(bp, "/comments/{comment_id}/complete", methods=["POST"], tag=TAG)
+def complete_comment(principal: Principal, comment_id: str) -> dict[str, Any]:
+    """Mark a comment as dealt with (idempotent)."""
+    _comment_for(principal, comment_id)
+    updated = feedback.complete_comment(
+        principal.tenant_id, comment_id, principal.user_id, now_iso()
+    )
+    insight.comment_changed(updated)
+    return updated.to_api()
+
+
+@staff_route(bp, "/trees", tag=TAG)
+def trees(principal: Principal) -> dict[str, Any]:
+    """The workspace's tree count: one per review that received a scored response."""
+    return {"trees": score_aggregates.trees(principal.tenant_id)}

@@ -1,0 +1,127 @@
+"""Public survey routes: the emailed link (``/r/{token}``) and one-click unsubscribe.
+
+Clients never sign in: the unguessable token in the path is their only credential. Answers are
+HTML pages, except that a POST sent as JSON gets JSON back. Unknown links get a 404 page and
+closed windows a 410 page; an invalid form comes back (422) with each error beside its field.
+
+Bad-token rate limiting per source IP is left to the hardening work (WAF rate rule on
+``/r/*``): a token has 256 random bits, so guessing is hopeless, and a malformed token is
+refused before any database read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice.app import Blueprint, Response
+
+from chalicelib.api import survey_pages as pages
+from chalicelib.api.responses import error_body, json_response
+from chalicelib.api.routing import FORM, public_route, read_body
+from chalicelib.errors import BadRequest, Gone, NotFound
+from chalicelib.services import reviews as _reviews  # noqa: F401  (registers the review kind)
+from chalicelib.services import surveys
+
+bp = Blueprint(__name__)
+
+JSON = "application/json"
+PAGE_RESPONSES = {
+    404: "Unknown link (an HTML page)",
+    410: "The survey window has closed (an HTML page)",
+}
+
+
+def _wants_json() -> bool:
+    content_type = (bp.current_request.headers.get("content-type") or "").split(";")[0]
+    return content_type.strip().lower() == JSON
+
+
+@public_route(
+    bp,
+    "/r/{token}",
+    summary="The survey page of an emailed link; records that it was opened",
+    produces="text/html",
+    responses=PAGE_RESPONSES,
+)
+def survey_open(token: str) -> Response:
+    try:
+        found = surveys.open_link(token)
+    except NotFound:
+        return pages.not_found_page()
+    except Gone:
+        return pages.gone_page()
+    return pages.survey_page(found, token)
+
+
+@public_route(
+    bp,
+    "/r/{token}",
+    methods=["POST"],
+    summary=(
+        "Submit or update the answers of an emailed link: form fields scores.<question id> "
+        "(1-5), nps (0-10), comment, follow_up; or the same as JSON with scores as an object"
+    ),
+    consumes=(FORM, JSON),
+    produces="text/html",
+    responses={**PAGE_RESPONSES, 422: "Invalid answers: the page again with each error shown"},
+)
+def survey_submit(token: str) -> Response:
+    as_json = _wants_json()
+    data: Any = read_body(bp.current_request)
+    if not isinstance(data, dict):
+        raise BadRequest("the body must be an object", {"body": "must be an object"})
+    try:
+        result = surveys.submit(token, data)
+    except NotFound:
+        if as_json:
+            return json_response(error_body("not_found", "unknown link"), 404)
+        return pages.not_found_page()
+    except Gone:
+        if as_json:
+            return json_response(error_body("gone", "this survey has closed"), 410)
+        return pages.gone_page()
+    except surveys.FormInvalid as invalid:
+        if as_json:
+            body = error_body(
+                "validation_error", "the answers are not valid", invalid.parsed.errors
+            )
+            return json_response(body, 422)
+        return pages.survey_page(
+            invalid.found,
+            token,
+            status=422,
+            errors=invalid.parsed.errors,
+            values=invalid.parsed.values,
+        )
+    if as_json:
+        inv = result.found.inv
+        return json_response(
+            {
+                "status": "updated" if result.updated else "recorded",
+                "response": inv.response,
+                "responded_at": inv.responded_at,
+                "window_closes_at": inv.window_closes_at,
+            }
+        )
+    return pages.thanks_page(result.found, updated=result.updated)
+
+
+@public_route(
+    bp,
+    "/unsubscribe/{token}",
+    methods=["POST"],
+    summary="RFC 8058 one-click unsubscribe (body List-Unsubscribe=One-Click is accepted, not required)",
+    consumes=(FORM, "multipart/form-data", JSON),
+    produces="text/html",
+    responses={404: "Unknown link (an HTML page)"},
+)
+def unsubscribe(token: str) -> Response:
+    try:
+        surveys.unsubscribe(token)
+    except NotFound:
+        return pages.not_found_page()
+    return pages.message_page(
+        200,
+        "You are unsubscribed",
+        "You will not receive these emails any more. Thank you for letting us know.",
+    )

@@ -1,0 +1,124 @@
+"""A tenant's own SMTP server (aiosmtpd here, a real SMTP server on a local port): survey mail
+goes there instead of SES, authenticated with the password kept in Secrets Manager."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from support.api import TenantHandle
+from survey_support import drain, mails_to, make_review
+
+USER, PASSWORD = "pulse-relay", "relay-secret-123"
+
+
+class Collector:
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], EmailMessage]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = message_from_bytes(envelope.content, policy=policy.default)
+        self.messages.append((list(envelope.rcpt_tos), message))  # type: ignore[arg-type]
+        return "250 OK"
+
+
+def _authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> Any:
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    ok = (
+        isinstance(auth_data, LoginPassword)
+        and auth_data.login == USER.encode()
+        and auth_data.password == PASSWORD.encode()
+    )
+    return AuthResult(success=ok)
+
+
+@pytest.fixture
+def tenant(tenant: TenantHandle) -> Iterator[TenantHandle]:
+    """The test's tenant, back on SES afterwards: the reminders job of a later test must not
+    find invitations whose mail would go to an SMTP server that has stopped."""
+    yield tenant
+    assert tenant.api.put("/settings", {"smtp": None}).status == 200
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[Collector, int]]:
+    from aiosmtpd.controller import Controller
+
+    from pulse_local.stack import free_port
+
+    collector = Collector()
+    port = free_port()
+    controller = Controller(
+        collector,
+        hostname="127.0.0.1",
+        port=port,
+        authenticator=_authenticator,
+        auth_require_tls=False,
+    )
+    controller.start()
+    try:
+        yield collector, port
+    finally:
+        controller.stop()
+
+
+def test_survey_mail_goes_through_the_tenants_smtp_server(
+    client: Any, tenant: TenantHandle, smtp_server: tuple[Collector, int]
+) -> None:
+    collector, port = smtp_server
+    reply = tenant.api.put(
+        "/settings",
+        {
+            "smtp": {
+                "host": "127.0.0.1",
+                "port": port,
+                "username": USER,
+                "password": PASSWORD,
+                "starttls": False,
+            }
+        },
+    )
+    assert reply.status == 200, reply.body
+    assert reply.json["smtp"]["password_set"] is True and "password" not in reply.json["smtp"]
+
+    review = make_review(tenant)
+    contact = review.contacts[0]
+    assert tenant.api.post(f"/reviews/{review.review_id}/send").status == 202
+    drain(client)
+
+    assert mails_to(contact["email"]) == []  # not through SES
+    assert len(collector.messages) == 1
+    recipients, mail = collector.messages[0]
+    assert recipients == [contact["email"]]
+    assert mail.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in mail.iter_parts()] == ["text/plain", "text/html"]
+    assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert "/unsubscribe/" in mail["List-Unsubscribe"]
+
+    # A redelivery sends nothing more through SMTP either.
+    rows = tenant.api.get(f"/reviews/{review.review_id}/analytics").json["recipients"]
+    assert rows[0]["delivery"] == "sent"
+
+
+def test_an_unreachable_smtp_server_is_retried_not_lost(
+    client: Any, tenant: TenantHandle, smtp_server: tuple[Collector, int]
+) -> None:
+    from survey_support import invoke_mail_handler, receive_all
+
+    from pulse_local.stack import free_port
+
+    collector, port = smtp_server
+    settings = {"host": "127.0.0.1", "username": USER, "password": PASSWORD, "starttls": False}
+    tenant.api.put("/settings", {"smtp": {**settings, "port": free_port()}})  # nobody listens
+    review = make_review(tenant)
+    tenant.api.post(f"/reviews/{review.review_id}/send")
+    messages = receive_all()
+    assert len(invoke_mail_handler(client, messages)["batchItemFailures"]) == 1
+    assert collector.messages == []
+    tenant.api.put("/settings", {"smtp": {**settings, "port": port}})
+    assert invoke_mail_handler(client, messages) == {"batchItemFailures": []}
+    assert len(collector.messages) == 1
