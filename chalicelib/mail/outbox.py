@@ -147,8 +147,35 @@ def parse_dump(data: dict[str, Any]) -> list[SentMail]:
     return mails
 
 
-def fetch_sent(endpoint: str, timeout: float = 10.0) -> list[SentMail]:
-    """Every mail the moto server at ``endpoint`` accepted, oldest first."""
+def _sent_in_process() -> list[SentMail]:
+    """Mail held by a moto running in this very process (``pulse local`` and the tests).
+
+    ``/moto-api/data.json`` serialises every service's state, which grows slow as a session
+    fills its tables; reading the SES backend directly costs nothing. moto is imported here, on
+    use, so the module still imports where moto is absent (the Lambda package)."""
+    try:
+        from moto.ses.models import ses_backends
+    except ImportError:
+        return []
+    mails: list[SentMail] = []
+    for regions in list(ses_backends.values()):
+        for backend in list(regions.values()):
+            for item in list(backend.sent_messages):
+                if hasattr(item, "raw_data"):
+                    mails.append(
+                        parse_raw(item.id, item.source, list(item.destinations), item.raw_data)
+                    )
+                else:
+                    mails.append(parse_simple(dict(vars(item))))
+    return mails
+
+
+def fetch_sent(endpoint: str, timeout: float = 30.0) -> list[SentMail]:
+    """Every mail the moto server at ``endpoint`` accepted, oldest first: from this process when
+    moto runs in it, otherwise from the server's state dump."""
+    in_process = _sent_in_process()
+    if in_process:
+        return in_process
     url = endpoint.rstrip("/") + "/moto-api/data.json"
     if not url.startswith(("http://", "https://")):
         raise ValueError(f"not an http(s) endpoint: {endpoint!r}")
