@@ -176,6 +176,38 @@ def _send_demo_review(ctx: DemoContext) -> None:
 
 DEMO_STEPS.append(_send_demo_review)
 
+# Levels the demo accounts start at: a spread over the scale, so every report has something.
+DEMO_LEVELS = (6, 5, 5, 4, 4, 4, 3, 3, 2, 5, 1, 4)
+
+
+def _set_demo_pulses(ctx: DemoContext) -> None:
+    """A current pulse on every demo account, with reason codes that fit its level."""
+    from chalicelib.services import pulses
+    from chalicelib.store import reason_codes
+
+    codes = [c for c in reason_codes.all_codes(ctx.tenant.tenant_id) if c.tab == "pulse"]
+    risks = [c.code_id for c in codes if c.type in ("risk", "both")]
+    successes = [c.code_id for c in codes if c.type == "success"]
+    owners = {u.user_id: u for u in ctx.users.values()}
+    for index, account in enumerate(ctx.accounts):
+        level = DEMO_LEVELS[index % len(DEMO_LEVELS)]
+        at_risk = level <= 3
+        pulses.set_pulse(
+            ctx.tenant.tenant_id,
+            account,
+            set_by=owners.get(account.owner_id, ctx.users["admin"]).user_id,
+            level=level,
+            risk_factors=risks[index % 7 : index % 7 + (2 if at_risk else 0)],
+            success_factors=[] if at_risk else successes[index % 5 : index % 5 + 2],
+            note="Quarterly check-in with the sponsor."
+            if not at_risk
+            else "Escalated: see next steps.",
+            next_steps="" if not at_risk else "Book an executive call this week.",
+        )
+
+
+DEMO_STEPS.append(_set_demo_pulses)
+
 
 def demo_exists() -> bool:
     return tenant_store.find_user_by_email(ADMIN.email) is not None
