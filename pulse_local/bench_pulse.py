@@ -4,7 +4,7 @@ Seeds several tenants with accounts shaped like real ones (name, owner, factors,
 state), then runs the job's own per-tenant work (tenant settings, then slices: Query pages and
 batch writes) under the DynamoDB meter. The floor is what the data needs at the least:
 ``ceil(N/25)`` batch writes per tenant plus ``ceil(bytes/1 MB)`` Query pages per tenant. Through
-moto only counts and sizes mean anything (PLATFORM-NOTES), so no timings are reported.
+moto only counts and sizes mean anything, so no timings are reported.
 
 ``make bench`` collects it through the ``success_score_nightly`` case in ``pulse_local/bench.py``.
 """

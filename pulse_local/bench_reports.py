@@ -3,7 +3,7 @@
 Starts moto in-process, seeds one tenant with 5,000 accounts (pulses, factors, renewals, stages,
 workspace summaries, a month of level changes, one account's full dashboard partition), then runs
 each report, segment and dashboard call under the DynamoDB meter and checks it against its
-budget. Through moto only request counts and sizes mean anything (see PLATFORM-NOTES): timings
+budget. Through moto only request counts and sizes mean anything: timings
 are not reported.
 
 ``benches()`` lists them (name, budget = the most DynamoDB requests the operation may make, and
