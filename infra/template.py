@@ -46,6 +46,26 @@ ALARM_TOPIC = "OpsAlarmTopic"
 # Data the deployment must not lose when the stack is deleted or a resource replaced.
 RETAINED_STAGES = frozenset({"prod"})
 DLQ_MAX_RECEIVE_COUNT = 5
+
+# API Gateway stage throttling (requests per second, burst). Routes that fan out mail get far
+# less: one click sends to every recipient, and SES's sending rate and reputation are shared.
+API_THROTTLE = {"ThrottlingRateLimit": 50, "ThrottlingBurstLimit": 100}
+BULK_SEND_THROTTLE = {"ThrottlingRateLimit": 1, "ThrottlingBurstLimit": 5}
+BULK_SEND_ROUTES = (
+    ("/reviews/{review_id}/send", "POST"),
+    ("/reviews/{review_id}/resend", "POST"),
+    ("/heartbeats/{heartbeat_id}/approve", "POST"),
+)
+# How many concurrent Lambdas each queue may drive (the event source's MaximumConcurrency; no
+# reserved concurrency there: throttled SQS invocations would count as receives and
+# dead-letter healthy messages). The mail queue is bounded by SES's sending rate.
+QUEUE_MAX_CONCURRENCY = {"mail": 5}
+QUEUE_DEFAULT_MAX_CONCURRENCY = 2
+# Scheduled jobs run one at a time: a second delivery of the same event waits (EventBridge
+# retries a throttled asynchronous invocation) instead of running the job twice at once.
+SCHEDULE_RESERVED_CONCURRENCY = 1
+# SES reviews an account at a 5 % bounce rate and a 0.1 % complaint rate; alarm earlier.
+SES_REPUTATION_ALARMS = {"Reputation.BounceRate": 0.04, "Reputation.ComplaintRate": 0.0008}
 SQS_RESPONSE_TYPES = ["ReportBatchItemFailures"]
 
 # Cognito: the same pool the local stack creates (pulse_local.stack.provision_cognito).
@@ -572,6 +592,23 @@ def build(stage: str) -> Json:
         "Type": "AWS::SNS::Topic",
         "Properties": {"TopicName": f"{settings.resource_prefix}-alarms"},
     }
+    for metric, threshold in SES_REPUTATION_ALARMS.items():
+        resources["SesAlarm" + metric.split(".", 1)[1]] = {
+            "Type": "AWS::CloudWatch::Alarm",
+            "Properties": {
+                "AlarmDescription": f"SES {metric} above {threshold:.2%}: stop bulk sends and "
+                "look at the suppressed contacts before SES pauses the account.",
+                "Namespace": "AWS/SES",
+                "MetricName": metric,
+                "Statistic": "Maximum",
+                "Period": 3600,
+                "EvaluationPeriods": 1,
+                "Threshold": threshold,
+                "ComparisonOperator": "GreaterThanThreshold",
+                "TreatMissingData": "notBreaching",
+                "AlarmActions": [{"Ref": ALARM_TOPIC}],
+            },
+        }
     resources["OpsAlarmSubscription"] = {
         "Type": "AWS::SNS::Subscription",
         "Condition": "HasAlarmEmail",
@@ -636,6 +673,7 @@ def finalize(sam: Json) -> Json:
       ``APIHandler`` with ``log_retention_in_days``, aws/chalice#2079) names the function.
     """
     _fix_log_groups(sam)
+    _throttle_api(sam)
     queues = _named(sam, "AWS::SQS::Queue", "QueueName")
     topics = _named(sam, "AWS::SNS::Topic", "TopicName")
     for resource in sam.get("Resources", {}).values():
@@ -651,11 +689,46 @@ def finalize(sam: Json) -> Json:
                 logical = _named_in_arn(event_props.get("Queue"), queues)
                 if logical is not None:
                     event_props["Queue"] = _arn(logical)
+                short = _queue_short_name(event_props.get("Queue"))
+                event_props["ScalingConfig"] = {
+                    "MaximumConcurrency": QUEUE_MAX_CONCURRENCY.get(
+                        short or "", QUEUE_DEFAULT_MAX_CONCURRENCY
+                    )
+                }
+            elif event.get("Type") == "Schedule":
+                props["ReservedConcurrentExecutions"] = SCHEDULE_RESERVED_CONCURRENCY
             elif event.get("Type") == "SNS":
                 logical = _named_in_arn(event_props.get("Topic"), topics)
                 if logical is not None:
                     event_props["Topic"] = {"Ref": logical}
     return sam
+
+
+def _queue_short_name(queue: Any) -> str | None:
+    """Our queue's short name from an event's ``Fn::GetAtt`` reference, else None."""
+    target = queue.get("Fn::GetAtt", [None])[0] if isinstance(queue, dict) else None
+    for short in QUEUES:
+        if target == queue_logical_id(short):
+            return short
+    return None
+
+
+def _method_path(route: str) -> str:
+    """API Gateway's MethodSettings path: "/" inside the path written "~1"."""
+    return "/" + route.lstrip("/").replace("/", "~1")
+
+
+def _throttle_api(sam: Json) -> None:
+    """Stage throttling on every API, stricter on the routes that send mail in bulk."""
+    for resource in sam.get("Resources", {}).values():
+        if resource.get("Type") != "AWS::Serverless::Api":
+            continue
+        settings = [{"ResourcePath": "/*", "HttpMethod": "*", **API_THROTTLE}]
+        settings += [
+            {"ResourcePath": _method_path(route), "HttpMethod": method, **BULK_SEND_THROTTLE}
+            for route, method in BULK_SEND_ROUTES
+        ]
+        resource.setdefault("Properties", {})["MethodSettings"] = settings
 
 
 def check_merge(merge: Json, sam: Json) -> None:

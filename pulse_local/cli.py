@@ -13,6 +13,7 @@ local stack (``pulse local`` prints them) or of an AWS deployment.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import logging
 import os
@@ -68,6 +69,18 @@ def _chalice_config(app_obj: Any) -> Any:
     return Config(
         chalice_stage=LOCAL_STAGE, user_provided_params=params, config_from_disk=from_disk
     )
+
+
+def _any_method_handler() -> Any:
+    from chalice.local import ChaliceRequestHandler
+
+    class AnyMethodHandler(ChaliceRequestHandler):
+        def __getattr__(self, name: str) -> Any:
+            if name.startswith("do_"):
+                return self._generic_handle
+            raise AttributeError(name)
+
+    return AnyMethodHandler
 
 
 def _banner(port: int, moto_port: int, env: dict[str, str], demo: bool) -> str:
@@ -173,6 +186,12 @@ def cmd_local(args: argparse.Namespace) -> int:
         runner.start()
         try:
             server = create_local_server(app_obj, config, HOST, args.port)
+            # chalice's dev server answers methods it has no do_X for (TRACE, QUERY, …) with
+            # its own 501; API Gateway refuses them as a client error. Route every method to
+            # the gateway so the app's routing answers (405 for a known path).
+            server.server.RequestHandlerClass = functools.partial(
+                _any_method_handler(), app_object=app_obj, config=config
+            )
         except OSError as exc:
             print(f"pulse local: cannot serve on {HOST}:{args.port}: {exc}", file=sys.stderr)
             return 2
@@ -230,6 +249,46 @@ def cmd_jobs_run(args: argparse.Namespace) -> int:
         print(f"pulse jobs run: {exc.args[0]}", file=sys.stderr)
         return 2
     print(json.dumps(summary, indent=2, default=str))
+    return 0
+
+
+def replay_dead_letters(short: str, limit: int | None = None) -> int:
+    """Move messages from ``<queue>-dlq`` back to ``<queue>`` (what SQS's redrive
+    ``start_message_move_task`` does on AWS; moto has no move tasks). Each message is sent to the
+    source queue before it is deleted from the dead-letter queue, so a crash here duplicates a
+    message (every handler is idempotent) but never loses one. Returns how many were moved."""
+    from chalicelib.clients import client
+    from chalicelib.queues import queue_url
+
+    sqs = client("sqs")
+    source = queue_url(short)
+    dlq = sqs.get_queue_url(QueueName=source.rsplit("/", 1)[1] + "-dlq")["QueueUrl"]
+    moved = 0
+    while limit is None or moved < limit:
+        want = 10 if limit is None else min(10, limit - moved)
+        got = sqs.receive_message(
+            QueueUrl=dlq, MaxNumberOfMessages=want, VisibilityTimeout=60, WaitTimeSeconds=0
+        ).get("Messages", [])
+        if not got:
+            break
+        for message in got:
+            sqs.send_message(QueueUrl=source, MessageBody=message["Body"])
+            sqs.delete_message(QueueUrl=dlq, ReceiptHandle=message["ReceiptHandle"])
+            moved += 1
+    return moved
+
+
+def cmd_jobs_replay_dlq(args: argparse.Namespace) -> int:
+    from chalicelib.queues import QUEUES
+
+    if args.queue not in QUEUES:
+        print(
+            f"pulse jobs replay-dlq: unknown queue {args.queue!r}; known: {', '.join(QUEUES)}",
+            file=sys.stderr,
+        )
+        return 2
+    moved = replay_dead_letters(args.queue, args.limit)
+    print(json.dumps({"queue": args.queue, "replayed": moved}))
     return 0
 
 
@@ -299,6 +358,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("name")
     run.add_argument("--date", required=True, help="YYYY-MM-DD")
     run.set_defaults(func=cmd_jobs_run)
+    replay = jobs.add_parser(
+        "replay-dlq", help="move a queue's dead-lettered messages back to the queue"
+    )
+    replay.add_argument("queue", help="short queue name, e.g. mail, score, heartbeat")
+    replay.add_argument("--limit", type=int, default=None, help="at most this many")
+    replay.set_defaults(func=cmd_jobs_replay_dlq)
 
     tenants = commands.add_parser("tenants", help="manage tenants").add_subparsers(
         dest="tenants_command", required=True

@@ -4,9 +4,11 @@ Clients never sign in: the unguessable token in the path is their only credentia
 HTML pages, except that a POST sent as JSON gets JSON back. Unknown links get a 404 page and
 closed windows a 410 page; an invalid form comes back (422) with each error beside its field.
 
-Bad-token rate limiting per source IP is left to the hardening work (WAF rate rule on
-``/r/*``): a token has 256 random bits, so guessing is hopeless, and a malformed token is
-refused before any database read.
+Unknown links are logged and counted per source IP (``surveys.record_bad_link``): after
+``surveys.BAD_LINKS_PER_MINUTE`` misses in a minute, further misses from that IP answer 429
+with ``Retry-After`` until the minute ends; valid links cost nothing extra. A token has 256
+random bits, so guessing is hopeless anyway; the limit keeps the attempts slow and visible. A
+malformed token is refused before any read of the tokens table.
 """
 
 from __future__ import annotations
@@ -28,12 +30,33 @@ JSON = "application/json"
 PAGE_RESPONSES = {
     404: "Unknown link (an HTML page)",
     410: "The survey window has closed (an HTML page)",
+    429: "Too many unknown links from this address (an HTML page, with Retry-After)",
 }
 
 
 def _wants_json() -> bool:
     content_type = (bp.current_request.headers.get("content-type") or "").split(";")[0]
     return content_type.strip().lower() == JSON
+
+
+def _source_ip() -> str | None:
+    identity = (bp.current_request.context or {}).get("identity") or {}
+    ip = identity.get("sourceIp")
+    return str(ip) if ip else None
+
+
+def _limited(exc: surveys.LinkRateLimited, as_json: bool = False) -> Response:
+    if as_json:
+        response = json_response(error_body("rate_limited", str(exc)), 429)
+    else:
+        response = pages.message_page(
+            429,
+            "Too many attempts",
+            "This address has opened too many links that do not work. Please wait a minute "
+            "and open the whole link from your email again.",
+        )
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @public_route(
@@ -47,6 +70,10 @@ def survey_open(token: str) -> Response:
     try:
         found = surveys.open_link(token)
     except NotFound:
+        try:
+            surveys.record_bad_link(_source_ip(), "GET /r/{token}")
+        except surveys.LinkRateLimited as exc:
+            return _limited(exc)
         return pages.not_found_page()
     except Gone:
         return pages.gone_page()
@@ -73,6 +100,10 @@ def survey_submit(token: str) -> Response:
     try:
         result = surveys.submit(token, data)
     except NotFound:
+        try:
+            surveys.record_bad_link(_source_ip(), "POST /r/{token}")
+        except surveys.LinkRateLimited as exc:
+            return _limited(exc, as_json)
         if as_json:
             return json_response(error_body("not_found", "unknown link"), 404)
         return pages.not_found_page()
@@ -113,12 +144,19 @@ def survey_submit(token: str) -> Response:
     summary="RFC 8058 one-click unsubscribe (body List-Unsubscribe=One-Click is accepted, not required)",
     consumes=(FORM, "multipart/form-data", JSON),
     produces="text/html",
-    responses={404: "Unknown link (an HTML page)"},
+    responses={
+        404: "Unknown link (an HTML page)",
+        429: "Too many unknown links from this address (an HTML page, with Retry-After)",
+    },
 )
 def unsubscribe(token: str) -> Response:
     try:
         surveys.unsubscribe(token)
     except NotFound:
+        try:
+            surveys.record_bad_link(_source_ip(), "POST /unsubscribe/{token}")
+        except surveys.LinkRateLimited as exc:
+            return _limited(exc)
         return pages.not_found_page()
     return pages.message_page(
         200,

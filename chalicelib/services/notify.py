@@ -83,10 +83,26 @@ def notify(tenant_id: str, users: Iterable[User], event: Event) -> int:
             **event.context,
         )
         message.send(mail)
-        store.mark_emailed(tenant_id, user.user_id, record.notification_id)
+        _mark_emailed(tenant_id, user.user_id, record.notification_id)
         sent += 1
         logger.info("notification mailed", extra={"kind": event.kind, "user_id": user.user_id})
     return sent
+
+
+# Attempts at the "emailed" mark once SES has the mail. A failed mark means the retry mails the
+# same notification again (found by fault injection, tests/reliability/test_faults.py), so a
+# throttled mark is worth a few more tries than botocore's own before the duplicate window opens.
+MARK_ATTEMPTS = 4
+
+
+def _mark_emailed(tenant_id: str, user_id: str, notification_id: str) -> None:
+    for attempt in range(1, MARK_ATTEMPTS + 1):
+        try:
+            store.mark_emailed(tenant_id, user_id, notification_id)
+            return
+        except Exception:
+            if attempt == MARK_ATTEMPTS:
+                raise
 
 
 def visible_kinds(user: User) -> set[str]:

@@ -35,7 +35,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from chalicelib import queues
 from chalicelib.domain.entities import Contact
 from chalicelib.domain.tenant_settings import TenantSettings
-from chalicelib.errors import Conflict, Gone, NotFound
+from chalicelib.errors import Conflict, Gone, NotFound, RateLimited
 from chalicelib.mail import message
 from chalicelib.observability import logger
 from chalicelib.services import notify
@@ -43,6 +43,7 @@ from chalicelib.services.settings import smtp_password, tenant_settings
 from chalicelib.settings import get_settings
 from chalicelib.store import accounts as account_store
 from chalicelib.store import invitations as store
+from chalicelib.store import rate_limits
 from chalicelib.store import tenants as tenant_store
 from chalicelib.store.invitations import Invitation, TxOp
 
@@ -255,6 +256,46 @@ def resolve(token: str) -> Resolved:
     return Resolved(info, inv, kind)
 
 
+# ------------------------------------------------------------------- bad-link rate limiting
+
+# Unknown (or malformed) links per source IP and minute before further misses from that IP answer
+# 429 for the rest of the minute. Only misses are counted or checked, so a real client opening
+# and submitting its own link costs nothing extra.
+BAD_LINKS_PER_MINUTE = 20
+BAD_LINK_WINDOW_SECONDS = 60
+BAD_LINK_SCOPE = "bad-link"
+
+
+class LinkRateLimited(RateLimited):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("too many unknown links; try again later")
+        self.retry_after = retry_after
+
+
+def _window() -> tuple[int, int]:
+    """(start of the current window, seconds until it ends)."""
+    epoch = int(now().timestamp())
+    start = epoch - epoch % BAD_LINK_WINDOW_SECONDS
+    return start, max(1, start + BAD_LINK_WINDOW_SECONDS - epoch)
+
+
+def record_bad_link(source_ip: str | None, route: str) -> None:
+    """Count and log an unknown link (the token itself is never logged); LinkRateLimited once
+    the source is over the limit this minute. Fails open if the counter cannot be written."""
+    misses = 0
+    start, left = _window()
+    if source_ip:
+        try:
+            misses = rate_limits.hit(BAD_LINK_SCOPE, source_ip, start, BAD_LINK_WINDOW_SECONDS)
+        except Exception:
+            logger.exception("bad-link counter not updated")
+    logger.warning(
+        "unknown survey link", extra={"source_ip": source_ip, "route": route, "misses": misses}
+    )
+    if misses > BAD_LINKS_PER_MINUTE:
+        raise LinkRateLimited(left)
+
+
 # ------------------------------------------------------------------------- open and submit
 
 
@@ -418,6 +459,23 @@ _NOT_SENT: tuple[type[BaseException], ...] = (
 )
 
 
+# Attempts at giving a claim back. A claim left behind after the provider surely refused the mail
+# would become "unknown" on the retry and the mail would never be sent (found by fault injection,
+# tests/reliability/test_faults.py): the release is worth a few more tries than botocore's own.
+RELEASE_ATTEMPTS = 4
+
+
+def _give_back(tenant_id: str, key: str, claim_id: str) -> None:
+    for attempt in range(1, RELEASE_ATTEMPTS + 1):
+        try:
+            store.release(tenant_id, key, claim_id)
+            return
+        except Exception:
+            if attempt == RELEASE_ATTEMPTS:
+                logger.exception("could not give a send claim back; it will read as unknown")
+                raise
+
+
 class RetryLater(Exception):
     """Another attempt holds the send right now: let the queue deliver the message again."""
 
@@ -485,12 +543,12 @@ def deliver(body: Mapping[str, Any]) -> str:
         mail.unsubscribe_url = unsubscribe_url(token)
         transport = _transport(settings)
     except Exception:
-        store.release(tenant_id, key, claim.claim_id)
+        _give_back(tenant_id, key, claim.claim_id)
         raise
     try:
         message_id = message.send(mail, smtp=transport)
     except _NOT_SENT:
-        store.release(tenant_id, key, claim.claim_id)
+        _give_back(tenant_id, key, claim.claim_id)
         raise
     except Exception:
         # The request may have reached the provider: never risk a second copy.

@@ -21,6 +21,7 @@ from chalicelib.store.invitations import InvitationModel, SendLedgerModel, Surve
 from chalicelib.store.level_changes import LevelChangeModel
 from chalicelib.store.notifications import NotificationModel
 from chalicelib.store.pulses import PulseModel, ScoreHistoryModel
+from chalicelib.store.rate_limits import RateLimitModel
 from chalicelib.store.reason_codes import ReasonCodeModel
 from chalicelib.store.reviews import ActionModel, ReviewModel
 from chalicelib.store.score_aggregates import ScoreAggregateModel
@@ -54,4 +55,5 @@ MODELS: tuple[type[Model], ...] = (
     SurveyTokenModel,
     SendLedgerModel,
     ScoreAggregateModel,
+    RateLimitModel,
 )

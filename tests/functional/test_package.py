@@ -320,3 +320,56 @@ def test_queue_visibility_covers_six_function_timeouts(sam: dict[str, Any]) -> N
         for f in _of_type(sam, "AWS::Serverless::Function").values()
         for e in (f["Properties"].get("Events") or {}).values()
     )
+
+
+# ------------------------------------------------------------------- the deployment's defences
+
+
+def test_api_is_throttled_and_bulk_send_routes_more_so(sam: dict[str, Any]) -> None:
+    (api,) = _of_type(sam, "AWS::Serverless::Api").values()
+    settings = {
+        (s["ResourcePath"], s["HttpMethod"]): s for s in api["Properties"]["MethodSettings"]
+    }
+    default = settings[("/*", "*")]
+    assert default["ThrottlingRateLimit"] > 0 and default["ThrottlingBurstLimit"] > 0
+    for path in (
+        "/reviews~1{review_id}~1send",
+        "/reviews~1{review_id}~1resend",
+        "/heartbeats~1{heartbeat_id}~1approve",
+    ):
+        bulk = settings[(path, "POST")]
+        assert bulk["ThrottlingRateLimit"] < default["ThrottlingRateLimit"]
+        assert bulk["ThrottlingBurstLimit"] < default["ThrottlingBurstLimit"]
+
+
+def test_ses_reputation_and_dead_letter_alarms_notify_operators(sam: dict[str, Any]) -> None:
+    alarms = _of_type(sam, "AWS::CloudWatch::Alarm").values()
+    metrics = {a["Properties"]["MetricName"]: a["Properties"] for a in alarms}
+    for metric in ("Reputation.BounceRate", "Reputation.ComplaintRate"):
+        assert metrics[metric]["Namespace"] == "AWS/SES"
+        assert metrics[metric]["AlarmActions"] == [{"Ref": "OpsAlarmTopic"}]
+    dlq_alarms = [a for a in alarms if a["Properties"]["MetricName"].startswith("Approximate")]
+    assert len(dlq_alarms) == len(_of_type(sam, "AWS::SQS::Queue")) // 2
+
+
+def test_functions_have_timeouts_and_bounded_concurrency(sam: dict[str, Any]) -> None:
+    for logical, fn in _of_type(sam, "AWS::Serverless::Function").items():
+        props = fn["Properties"]
+        assert 0 < int(props["Timeout"]) <= 900, logical
+        for event in (props.get("Events") or {}).values():
+            if event["Type"] == "SQS":
+                assert event["Properties"]["ScalingConfig"]["MaximumConcurrency"] >= 2, logical
+            if event["Type"] == "Schedule":
+                assert props["ReservedConcurrentExecutions"] == 1, logical
+    mail = _of_type(sam, "AWS::Serverless::Function")["SurveyMailQueue"]["Properties"]
+    (event,) = mail["Events"].values()
+    assert event["Properties"]["ScalingConfig"]["MaximumConcurrency"] == 5
+
+
+def test_every_table_has_point_in_time_recovery_and_encryption(sam: dict[str, Any]) -> None:
+    tables = _of_type(sam, "AWS::DynamoDB::Table")
+    assert tables
+    for logical, table in tables.items():
+        props = table["Properties"]
+        assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], logical
+        assert props["SSESpecification"]["SSEEnabled"], logical

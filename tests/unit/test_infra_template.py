@@ -138,7 +138,8 @@ def test_queues_have_dead_letter_queues_and_alarms(built: tuple[str, dict[str, A
         alarms = [
             a
             for a in _of_type(doc, "AWS::CloudWatch::Alarm").values()
-            if a["Properties"]["Dimensions"][0]["Value"] == {"Fn::GetAtt": [dlq_id, "QueueName"]}
+            if a["Properties"].get("Dimensions", [{}])[0].get("Value")
+            == {"Fn::GetAtt": [dlq_id, "QueueName"]}
         ]
         assert len(alarms) == 1
 
