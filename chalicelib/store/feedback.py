@@ -10,7 +10,7 @@ tenant's queue and ``by-account`` feeds the account dashboard.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from pynamodb.attributes import BooleanAttribute, ListAttribute, UnicodeAttribute
@@ -124,26 +124,7 @@ class Comment:
     completed_at: str | None = None
 
     def to_api(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "id": self.comment_id,
-            "account_id": self.account_id,
-            "survey_kind": self.survey_kind,
-            "survey_id": self.survey_id,
-            "survey_title": self.survey_title,
-            "contact_id": self.contact_id,
-            "contact_name": self.contact_name,
-            "contact_email": self.contact_email,
-            "text": self.text,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-            "notes": self.notes,
-            "completed": self.completed,
-            "completed_by": self.completed_by,
-            "completed_at": self.completed_at,
-        }
-        if self.survey_kind == "review":
-            data["review_id"] = self.survey_id
-        return data
+        return _api(asdict(self), "comment_id")
 
 
 @dataclass
@@ -163,23 +144,17 @@ class FollowUp:
     acknowledged_at: str | None = None
 
     def to_api(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "id": self.follow_up_id,
-            "account_id": self.account_id,
-            "status": self.status,
-            "survey_kind": self.survey_kind,
-            "survey_id": self.survey_id,
-            "survey_title": self.survey_title,
-            "contact_id": self.contact_id,
-            "contact_name": self.contact_name,
-            "contact_email": self.contact_email,
-            "requested_at": self.requested_at,
-            "acknowledged_by": self.acknowledged_by,
-            "acknowledged_at": self.acknowledged_at,
-        }
-        if self.survey_kind == "review":
-            data["review_id"] = self.survey_id
-        return data
+        return _api(asdict(self), "follow_up_id")
+
+
+def _api(data: dict[str, Any], id_field: str) -> dict[str, Any]:
+    """The API shape of a comment or follow-up: its id as ``id``, no tenant, and the review id
+    named as such when the survey is a review."""
+    data.pop("tenant_id")
+    data = {"id": data.pop(id_field), **data}
+    if data["survey_kind"] == "review":
+        data["review_id"] = data["survey_id"]
+    return data
 
 
 def _comment(item: CommentModel) -> Comment:

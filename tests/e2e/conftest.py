@@ -21,26 +21,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from support.api import Reply
 
 from pulse_local.stack import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT = 90.0
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-    @property
-    def text(self) -> str:
-        return self.body.decode()
 
 
 class Http:
