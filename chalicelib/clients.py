@@ -24,8 +24,3 @@ def client(service: str) -> Any:
         endpoint_url=settings.endpoint_url,
         config=_CONFIG,
     )
-
-
-def reset_clients() -> None:
-    """Forget cached clients (tests that point the process at a new endpoint)."""
-    client.cache_clear()

@@ -24,7 +24,7 @@ from chalice.app import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from chalicelib.api.responses import error_response, internal_error, json_response
-from chalicelib.auth.tokens import ROLE_GROUPS, Principal, authenticate
+from chalicelib.auth.tokens import ROLE_GROUPS, authenticate
 from chalicelib.errors import BadRequest, Forbidden, PayloadTooLarge, PulseError, ValidationFailed
 from chalicelib.observability import logger
 from chalicelib.settings import get_settings
@@ -292,8 +292,3 @@ def public_route(
 
 def page_body(page: Any) -> dict[str, Any]:
     return {"items": [item.to_api() for item in page.items], "next_cursor": page.next_cursor}
-
-
-def require_role(principal: Principal, roles: tuple[str, ...]) -> None:
-    if principal.role not in roles:
-        raise Forbidden("your role may not do this")

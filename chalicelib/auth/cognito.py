@@ -7,7 +7,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from chalicelib.clients import client
-from chalicelib.errors import BadRequest, Conflict, NotFound, RateLimited, Unauthorized
+from chalicelib.errors import BadRequest, Conflict, RateLimited, Unauthorized
 from chalicelib.settings import get_settings
 
 
@@ -175,10 +175,3 @@ def accept_invite(email: str, temporary_password: str, new_password: str) -> dic
             raise BadRequest("password too weak", {"new_password": "too weak"}) from exc
         raise
     return _tokens(result)
-
-
-def require_user(email: str) -> None:
-    try:
-        _idp().admin_get_user(UserPoolId=get_settings().user_pool_id, Username=email)
-    except ClientError as exc:
-        raise NotFound("user not found") from exc

@@ -264,10 +264,6 @@ def account_contacts(tenant_id: str, account_id: str) -> list[Contact]:
     return [to_contact(item) for item in ContactModel.by_account.query(key)]
 
 
-def count_contacts(tenant_id: str, account_id: str) -> int:
-    return ContactModel.by_account.count(account_key(tenant_id, account_id))
-
-
 def update_contact(tenant_id: str, contact_id: str, changes: dict[str, Any]) -> Contact:
     item = ContactModel(tenant_id, contact_id)
     actions = [getattr(ContactModel, k).set(v) for k, v in changes.items()]

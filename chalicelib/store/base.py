@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
-from pynamodb.attributes import UnicodeAttribute
 from pynamodb.models import Model
 
 from chalicelib.errors import BadRequest
@@ -45,13 +44,6 @@ def table_name(short: str) -> str:
     return get_settings().table_name(short)
 
 
-def all_models() -> list[type[Model]]:
-    """Every table model, imported here so infra and local provisioning see one list."""
-    from chalicelib.store import registry
-
-    return list(registry.MODELS)
-
-
 def new_id(prefix: str) -> str:
     """Sortable by creation time (ms, base36) with 80 random bits; opaque to clients."""
     millis = int(time.time() * 1000)
@@ -66,10 +58,6 @@ def _base36(n: int) -> str:
         n, r = divmod(n, 36)
         out = digits[r] + out
     return out or "0"
-
-
-class StringAttr(UnicodeAttribute):
-    """Alias kept short for model definitions."""
 
 
 @dataclass
