@@ -275,9 +275,10 @@ def _between(value: float, a: float, b: float) -> float:
 def jump_fraction(level_change: int, params: ScoreParams = DEFAULT_PARAMS) -> float:
     """Share of the gap to the new target closed at once by a change of `level_change` levels.
 
-    Each level of change closes `jump_per_level` of what is left, so one big change moves exactly
-    as far as the same change made in single-level steps on one day, and the share grows with the
-    size of the change but never reaches 1.
+    Each level of change closes `jump_per_level` of what is left of the gap to the new target, so
+    a change of d levels is d such jumps toward that target: the share grows with the size of the
+    change but never reaches 1. (It is not the same as d single-level changes, whose first jumps
+    head for the intermediate targets; see docs/success-score.md.)
     """
     steps = abs(level_change)
     if steps == 0:

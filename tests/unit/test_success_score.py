@@ -240,17 +240,77 @@ def test_bigger_change_moves_further(
     assert move_far > 0 if up else move_far < 0
 
 
-@given(params_st(), levels, st.integers(min_value=1, max_value=5))
-def test_bigger_change_from_a_settled_account(params: ScoreParams, level: int, steps: int) -> None:
-    # A settled account sits at its level's target; the usual case the spec talks about.
+@given(any_params, levels)
+def test_bigger_change_from_a_settled_account(params: ScoreParams, level: int) -> None:
+    # A settled account sits at its level's target; from there every other level is a change,
+    # and in each direction the farther level moves the score strictly further.
     state = ScoreState(level=level, anchor_score=params.target(level), anchor_date=DAY0)
-    moves = []
-    for k in range(1, steps + 1):
-        if level + k <= 6:
-            moves.append(
-                ss.apply_pulse(state, level + k, DAY0, params).anchor_score - state.anchor_score
-            )
-    assert moves == sorted(moves) and len(set(moves)) == len(moves)
+
+    def move(to: int) -> float:
+        return ss.apply_pulse(state, to, DAY0, params).anchor_score - state.anchor_score
+
+    ups = [move(to) for to in range(level + 1, 7)]
+    downs = [move(to) for to in range(level - 1, 0, -1)]
+    assert len(ups) + len(downs) == 5
+    assert all(m > 0 for m in ups) and all(m < 0 for m in downs)
+    assert all(a < b for a, b in zip(ups, ups[1:], strict=False))
+    assert all(a > b for a, b in zip(downs, downs[1:], strict=False))
+
+
+@given(any_params, st.integers(min_value=1, max_value=5))
+def test_jump_share_grows_with_the_change_and_never_reaches_one(
+    params: ScoreParams, steps: int
+) -> None:
+    share = ss.jump_fraction(steps, params)
+    assert 0 < share < 1
+    assert ss.jump_fraction(-steps, params) == share
+    if steps < 5:
+        assert ss.jump_fraction(steps + 1, params) > share
+
+
+@given(any_params, events_st.filter(bool), levels, st.integers(min_value=0, max_value=200))
+def test_a_level_change_never_lands_on_the_target(
+    params: ScoreParams, events: list[tuple[int, int]], new_level: int, after: int
+) -> None:
+    state = run_events(events, params)
+    assume(state.level is not None and state.level != new_level)
+    on = state.anchor_date + timedelta(days=after)
+    before = ss.score_on(state, on, params)
+    target = params.target(new_level)
+    assume(abs(before - target) > 1e-6)
+    jumped = ss.apply_pulse(state, new_level, on, params).anchor_score
+    assert jumped != target
+    assert min(before, target) < jumped < max(before, target)
+
+
+@given(
+    any_params,
+    levels,
+    levels,
+    st.floats(min_value=0, max_value=100),
+)
+def test_a_change_of_several_levels_is_that_many_jumps_toward_the_new_target(
+    params: ScoreParams, level: int, new_level: int, score: float
+) -> None:
+    """What the docs promise instead of "the same as single-level steps": a change of d levels
+    closes `jump_per_level` of the remaining gap to the new target d times over."""
+    assume(level != new_level)
+    state = ScoreState(level=level, anchor_score=score, anchor_date=DAY0)
+    jumped = ss.apply_pulse(state, new_level, DAY0, params).anchor_score
+    target = params.target(new_level)
+    stepped = score
+    for _ in range(abs(new_level - level)):
+        stepped += (target - stepped) * params.jump_per_level
+    assert math.isclose(jumped, stepped, rel_tol=1e-9, abs_tol=1e-9)
+
+
+def test_single_level_steps_move_less_than_one_change() -> None:
+    # The example the docs give: step by step, the score first heads for the middle target.
+    state = ScoreState(level=4, anchor_score=65.0, anchor_date=DAY0)
+    direct = ss.apply_pulse(state, 6, DAY0).anchor_score
+    via_five = ss.apply_pulse(ss.apply_pulse(state, 5, DAY0), 6, DAY0).anchor_score
+    assert direct == pytest.approx(78.125)
+    assert via_five == pytest.approx(75.6875)
 
 
 @given(any_params, events_st, st.lists(st.integers(min_value=0, max_value=400), max_size=15))
