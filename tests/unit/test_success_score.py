@@ -1,6 +1,7 @@
 """Property tests for the SuccessScore: each required property from the spec has a test here."""
 
 import importlib.util
+import itertools
 import json
 import math
 from dataclasses import replace
@@ -253,8 +254,8 @@ def test_bigger_change_from_a_settled_account(params: ScoreParams, level: int) -
     downs = [move(to) for to in range(level - 1, 0, -1)]
     assert len(ups) + len(downs) == 5
     assert all(m > 0 for m in ups) and all(m < 0 for m in downs)
-    assert all(a < b for a, b in zip(ups, ups[1:], strict=False))
-    assert all(a > b for a, b in zip(downs, downs[1:], strict=False))
+    assert all(a < b for a, b in itertools.pairwise(ups))
+    assert all(a > b for a, b in itertools.pairwise(downs))
 
 
 @given(any_params, st.integers(min_value=1, max_value=5))
