@@ -75,7 +75,8 @@ def _data(api: Http) -> str:
 @pytest.fixture(scope="module")
 def browser() -> Any:
     executable = _chromium_or_skip()
-    sync_api = pytest.importorskip("playwright.sync_api")
+    from playwright import sync_api  # a dev dependency: missing it is a broken install, not a skip
+
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=executable, args=ARGS)
         try:
