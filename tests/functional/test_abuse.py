@@ -205,7 +205,7 @@ def test_guessed_tokens_are_404_and_counted(tenant: TenantHandle) -> None:
     assert guesses[0] not in log.getvalue()  # the token itself is never logged
     assert public.get("/r/../../etc/passwd").status in (403, 404)
     start, _ = surveys._window()
-    assert rate_limits.count(surveys.BAD_LINK_SCOPE, PUBLIC_IP, start, surveys.now()) >= 3
+    assert rate_limits.count(surveys.BAD_LINK_SCOPE, PUBLIC_IP, start, surveys.now()) == 4
 
 
 def test_brute_force_is_rate_limited_then_recovers(
@@ -266,7 +266,13 @@ def test_a_token_never_reaches_another_tenant(
     assert page.status == 200 and "Contoso Partners" not in page.text
     assert public.post(f"/r/{token}", FULL_ANSWER).status == 200
     # The other tenant's review saw nothing; its staff cannot see ours.
-    assert other_tenant.api.get(f"/reviews/{theirs.review_id}/analytics").status == 200
+    analytics = other_tenant.api.get(f"/reviews/{theirs.review_id}/analytics")
+    assert analytics.status == 200, analytics.body
+    assert analytics.json["recipients"], analytics.body
+    assert all(r["opened_at"] is None for r in analytics.json["recipients"])
+    assert all(r["scored_at"] is None for r in analytics.json["recipients"])
+    ours = tenant.api.get(f"/reviews/{mine.review_id}/analytics").json["recipients"]
+    assert [r["scored_at"] is not None for r in ours].count(True) == 1
     assert other_tenant.api.get(f"/reviews/{mine.review_id}").status == 404
     assert other_tenant.api.get(f"/accounts/{mine.account_id}/comments").status == 404
     # A staff token of another tenant is not a survey link.
