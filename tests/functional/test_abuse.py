@@ -171,8 +171,10 @@ def test_html_in_every_text_is_escaped_on_pages_and_in_mails(
     assert mails
     for mail in mails:
         html_part = mail.get_body(preferencelist=("html",))
-        if html_part is not None:
-            _no_raw_script(str(html_part.get_content()))
+        assert html_part is not None and html_part.get_content_type() == "text/html"
+        html = str(html_part.get_content())
+        _no_raw_script(html)
+        assert ESCAPED in html  # the text is there, escaped, not dropped
 
     public = _public(tenant)
     page = public.get(f"/r/{token}")
