@@ -8,7 +8,7 @@ from chalice.app import Blueprint
 from pydantic import Field
 
 from chalicelib.api.routing import Body, public_route
-from chalicelib.api.types import Email
+from chalicelib.api.types import Email, Name
 from chalicelib.auth import cognito
 from chalicelib.errors import NotFound
 from chalicelib.services import tenancy
@@ -20,14 +20,14 @@ Password = Field(min_length=8, max_length=256)
 
 
 class SignupBody(Body):
-    company: str = Field(min_length=1, max_length=200)
+    company: Name
     industry: str = Field(min_length=1, max_length=100)
     country: str = Field(min_length=2, max_length=100)
     region: str = Field(default="", max_length=100)
     city: str = Field(default="", max_length=100)
     staff_size: int = Field(ge=1, le=1_000_000)
     admin_email: Email
-    admin_name: str = Field(min_length=1, max_length=200)
+    admin_name: Name
     password: str = Password
 
 

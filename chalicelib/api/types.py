@@ -8,6 +8,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field
 
+from chalicelib.domain.text import is_single_line, single_line
+
 _EMAIL = re.compile(
     r"^[^@\s\x00-\x1f<>\"',;]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}\.)+[A-Za-z]{2,63}$"
 )
@@ -15,7 +17,7 @@ _EMAIL = re.compile(
 
 def _email(value: str) -> str:
     value = value.strip().lower()
-    if not _EMAIL.match(value):
+    if not _EMAIL.match(value) or not is_single_line(value):
         raise ValueError("not a valid email address")
     return value
 
@@ -31,6 +33,7 @@ def _iso_date(value: str) -> str:
 
 
 def _no_control(value: str) -> str:
+    """Multi-line text: newlines and tabs stay, other C0 controls are refused."""
     if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in value):
         raise ValueError("control characters are not allowed")
     return value
@@ -38,5 +41,7 @@ def _no_control(value: str) -> str:
 
 Email = Annotated[str, Field(max_length=254), AfterValidator(_email)]
 IsoDate = Annotated[str, Field(min_length=10, max_length=10), AfterValidator(_iso_date)]
-Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_no_control)]
+# One line: no line breaks, control or bidirectional control characters (domain/text.py). Every
+# name or title that can reach a mail header (a From or To display name, a Subject) is a Name.
+Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(single_line)]
 Text = Annotated[str, Field(max_length=800), AfterValidator(_no_control)]

@@ -6,14 +6,15 @@ has its default for tenants that never set it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from chalicelib.domain import success_score
 from chalicelib.domain.entities import DEFAULT_STAGES
 from chalicelib.domain.scoring import DEFAULT_PULSE_INDEX_QUESTIONS
 from chalicelib.domain.success_score import DEFAULT_PARAMS, ScoreParams
+from chalicelib.domain.text import single_line
 
 NOTIFICATION_KINDS = (
     "opened",
@@ -71,7 +72,10 @@ class TenantSettings(Strict):
     scoring_required: bool = True
     reminder_days: list[int] = Field(default_factory=lambda: [7, 14], max_length=2)
     email_from: str | None = Field(default=None, max_length=254)
-    email_from_name: str | None = Field(default=None, max_length=100)
+    # The From display name of survey mail: one line (domain/text.py).
+    email_from_name: Annotated[str, AfterValidator(single_line)] | None = Field(
+        default=None, max_length=100
+    )
     smtp: Smtp | None = None
     alert_defaults: AlertDefaults = Field(default_factory=AlertDefaults)
     success_score: dict[str, Any] = Field(default_factory=dict)
