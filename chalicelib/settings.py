@@ -14,6 +14,17 @@ from pydantic import BaseModel, Field, ValidationError
 # Sizes the API Gateway / Lambda would enforce on AWS; chalice local enforces none, so we do.
 MAX_BODY_BYTES = 256 * 1024
 
+# The signing secret's built-in value: only the local stack and the tests may run with it.
+DEV_SIGNING_SECRET = "local-development-only-secret"  # noqa: S105 (the refused default)
+DEV_STAGES = frozenset({"local", "test"})
+MIN_SIGNING_SECRET_LENGTH = 32
+# Mails per tenant and UTC day (client invitations and reminders, staff notifications). SES in
+# production starts an account at 50,000 a day shared by every tenant: 10,000 lets a large
+# tenant run a full heartbeat round in one day while a runaway one cannot use the whole account.
+DEFAULT_TENANT_DAILY_SEND_QUOTA = 10_000
+# Bulk sends (review send/resend, heartbeat approve and send-to-contact) per tenant and minute.
+DEFAULT_TENANT_BULK_SENDS_PER_MINUTE = 10
+
 
 class Settings(BaseModel):
     stage: str = Field(default="dev", pattern=r"^[a-z][a-z0-9-]{0,20}$")
@@ -28,8 +39,12 @@ class Settings(BaseModel):
     ses_configuration_set: str = ""
     public_url: str = "http://127.0.0.1:8000"
     signup_enabled: bool = True
-    # Signs pagination cursors and survey-link hashes; in AWS it comes from Secrets Manager.
-    signing_secret: str = Field(default="local-development-only-secret", min_length=16)
+    # Signs pagination cursors and survey-link hashes. Deployed stages read it from the Secrets
+    # Manager secret named by ``signing_secret_arn``; the plain value serves local and test only.
+    signing_secret_value: str = Field(default=DEV_SIGNING_SECRET, min_length=16)
+    signing_secret_arn: str = ""
+    tenant_daily_send_quota: int = Field(default=DEFAULT_TENANT_DAILY_SEND_QUOTA, ge=0)
+    tenant_bulk_sends_per_minute: int = Field(default=DEFAULT_TENANT_BULK_SENDS_PER_MINUTE, ge=1)
     documents_bucket: str = ""
     max_body_bytes: int = MAX_BODY_BYTES
     log_level: str = "INFO"
@@ -37,6 +52,11 @@ class Settings(BaseModel):
     @property
     def is_local(self) -> bool:
         return self.endpoint_url is not None
+
+    @property
+    def signing_secret(self) -> str:
+        """The signing secret, read once per process (see :func:`signing_secret_of`)."""
+        return signing_secret_of(self)
 
     def table_name(self, short: str) -> str:
         return f"{self.resource_prefix}-{short}"
@@ -70,7 +90,10 @@ _ENV = {
     "ses_configuration_set": "PULSE_SES_CONFIGURATION_SET",
     "public_url": "PULSE_PUBLIC_URL",
     "signup_enabled": "PULSE_SIGNUP_ENABLED",
-    "signing_secret": "PULSE_SIGNING_SECRET",
+    "signing_secret_value": "PULSE_SIGNING_SECRET",
+    "signing_secret_arn": "PULSE_SIGNING_SECRET_ARN",
+    "tenant_daily_send_quota": "PULSE_TENANT_DAILY_SEND_QUOTA",
+    "tenant_bulk_sends_per_minute": "PULSE_TENANT_BULK_SENDS_PER_MINUTE",
     "documents_bucket": "PULSE_DOCUMENTS_BUCKET",
     "max_body_bytes": "PULSE_MAX_BODY_BYTES",
     "log_level": "POWERTOOLS_LOG_LEVEL",
@@ -98,3 +121,45 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return load_settings()
+
+
+@lru_cache(maxsize=4)
+def _read_secret(secret_id: str, region: str, endpoint_url: str | None) -> str:
+    """One Secrets Manager read per process and secret (at cold start, on first use)."""
+    import boto3
+
+    answer = (
+        boto3.session.Session()
+        .client("secretsmanager", region_name=region, endpoint_url=endpoint_url)
+        .get_secret_value(SecretId=secret_id)
+    )
+    return str(answer.get("SecretString") or "")
+
+
+def signing_secret_of(settings: Settings) -> str:
+    """The secret that signs cursors and survey links.
+
+    With ``PULSE_SIGNING_SECRET_ARN`` set it is read from Secrets Manager (moto's, locally) and
+    cached for the life of the process. Outside the ``local`` and ``test`` stages nothing else is
+    accepted: a missing secret, the built-in development value or a short one stops the
+    function with a RuntimeError before anything is signed with it.
+    """
+    if settings.signing_secret_arn:
+        value = _read_secret(settings.signing_secret_arn, settings.region, settings.endpoint_url)
+    elif settings.stage in DEV_STAGES:
+        return settings.signing_secret_value
+    else:
+        raise RuntimeError(
+            f"PULSE_SIGNING_SECRET_ARN is not set: stage {settings.stage!r} reads its signing "
+            "secret from Secrets Manager"
+        )
+    if settings.stage not in DEV_STAGES and (
+        value == DEV_SIGNING_SECRET or len(value) < MIN_SIGNING_SECRET_LENGTH
+    ):
+        raise RuntimeError(
+            f"the signing secret of stage {settings.stage!r} is the development value or shorter "
+            f"than {MIN_SIGNING_SECRET_LENGTH} characters: set a random one in Secrets Manager"
+        )
+    if not value:
+        raise RuntimeError("the signing secret in Secrets Manager is empty")
+    return value

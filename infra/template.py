@@ -452,7 +452,8 @@ def storage(settings: Settings) -> Json:
             **_retention(settings.stage),
             "Properties": {
                 "Name": f"{settings.resource_prefix}/signing-secret",
-                "Description": "Signs pagination cursors and survey links (PULSE_SIGNING_SECRET).",
+                "Description": "Signs pagination cursors and survey links "
+                "(read by the functions from PULSE_SIGNING_SECRET_ARN).",
                 "GenerateSecretString": {"PasswordLength": 64, "ExcludePunctuation": True},
             },
         },
@@ -510,6 +511,7 @@ def role(settings: Settings) -> Json:
                 )
             ],
         ),
+        _statement("SigningSecret", ["secretsmanager:GetSecretValue"], [{"Ref": SIGNING_SECRET}]),
         _statement(
             "Documents",
             ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
@@ -553,8 +555,9 @@ def function_environment() -> Json:
         },
         "PULSE_DOCUMENTS_BUCKET": {"Ref": BUCKET},
         "PULSE_SES_CONFIGURATION_SET": {"Ref": CONFIG_SET},
-        # Resolved by CloudFormation at deploy time; rotate = update the secret, then redeploy.
-        "PULSE_SIGNING_SECRET": _sub("{{resolve:secretsmanager:${SigningSecret}:SecretString}}"),
+        # The secret's ARN, never its value: the functions read it at cold start (GetSecretValue
+        # on this one secret), so it shows in no Lambda configuration or template.
+        "PULSE_SIGNING_SECRET_ARN": {"Ref": SIGNING_SECRET},
     }
 
 

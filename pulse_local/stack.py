@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import socket
 from typing import Any
 
@@ -118,11 +119,24 @@ def provision_rest(endpoint: str) -> None:
     ses.verify_domain_identity(Domain=settings.mail_from.split("@", 1)[1])
 
 
+def provision_signing_secret(endpoint: str, prefix: str) -> dict[str, str]:
+    """The signing secret in moto's Secrets Manager, named as the template names it; the app
+    reads it from there exactly as on AWS."""
+    sm = _client("secretsmanager", endpoint)
+    name = f"{prefix}/signing-secret"
+    try:
+        arn = sm.create_secret(Name=name, SecretString=secrets.token_urlsafe(48))["ARN"]
+    except sm.exceptions.ResourceExistsException:
+        arn = sm.describe_secret(SecretId=name)["ARN"]
+    return {"PULSE_SIGNING_SECRET_ARN": str(arn)}
+
+
 def provision(endpoint: str, prefix: str, stage: str = "local") -> dict[str, str]:
     """Create every resource; returns (and exports) the environment the app needs."""
     env = base_environment(endpoint, prefix, stage)
     os.environ.update(env)
     env.update(provision_cognito(endpoint, prefix))
+    env.update(provision_signing_secret(endpoint, prefix))
     os.environ.update(env)
     from chalicelib.settings import get_settings
 

@@ -218,10 +218,23 @@ def test_functions_get_the_deployment_settings(built: tuple[str, dict[str, Any]]
         "PULSE_USER_POOL_CLIENT_ID",
         "PULSE_MAIL_FROM",
         "PULSE_DOCUMENTS_BUCKET",
-        "PULSE_SIGNING_SECRET",
+        "PULSE_SIGNING_SECRET_ARN",
     ):
         assert name in variables
-    assert "resolve:secretsmanager" in variables["PULSE_SIGNING_SECRET"]["Fn::Sub"]
+    assert variables["PULSE_SIGNING_SECRET_ARN"] == {"Ref": template.SIGNING_SECRET}
+
+
+def test_the_signing_secret_is_never_in_the_environment(
+    built: tuple[str, dict[str, Any]],
+) -> None:
+    """Only the secret's ARN reaches the functions; its value stays in Secrets Manager."""
+    _, doc = built
+    variables = doc["Globals"]["Function"]["Environment"]["Variables"]
+    assert "PULSE_SIGNING_SECRET" not in variables
+    assert "resolve:secretsmanager" not in json.dumps(doc)
+    statement = _statements(doc)["SigningSecret"]
+    assert statement["Action"] == ["secretsmanager:GetSecretValue"]
+    assert statement["Resource"] == [{"Ref": template.SIGNING_SECRET}]
 
 
 def test_chalice_config_agrees_with_the_template() -> None:
