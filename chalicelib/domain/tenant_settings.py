@@ -48,15 +48,21 @@ class AlertDefaults(Strict):
         return {**dict.fromkeys(NOTIFICATION_KINDS, True), **value}
 
 
-class Smtp(Strict):
-    """The tenant's own SMTP server. The password is write-only: it goes to Secrets Manager and
-    only ``secret_arn`` is kept here."""
+class SmtpServer(Strict):
+    """The tenant's own SMTP server, as a client writes it (``password`` is taken out first)."""
 
     host: str = Field(min_length=1, max_length=253)
     port: int = Field(default=587, ge=1, le=65535)
     username: str = Field(default="", max_length=256)
     starttls: bool = True
-    secret_arn: str | None = Field(default=None, max_length=2048)
+
+
+class Smtp(SmtpServer):
+    """The stored form. The password is write-only: it goes to Secrets Manager under a name
+    derived from the tenant id alone, and only ``password_set`` is kept here. No client names
+    the secret, so one tenant cannot make its mail log in with another tenant's password."""
+
+    password_set: bool = False
 
 
 class PulseIndexQuestion(Strict):
@@ -127,7 +133,7 @@ class TenantSettings(Strict):
 def effective(raw: dict[str, Any] | None) -> TenantSettings:
     """Stored settings over defaults. Stored values were validated on write; a value that no
     longer validates (a rule tightened since) falls back to its default instead of failing."""
-    data = dict(raw or {})
+    data = _without_secret_arn(dict(raw or {}))
     try:
         return TenantSettings.model_validate(data)
     except ValueError:
@@ -138,3 +144,15 @@ def effective(raw: dict[str, Any] | None) -> TenantSettings:
             except ValueError:
                 continue
         return settings
+
+
+def _without_secret_arn(data: dict[str, Any]) -> dict[str, Any]:
+    """Documents written before the secret's name was derived carry ``smtp.secret_arn``; its
+    value is never used again (it may name another tenant's secret), only that one was set."""
+    smtp = data.get("smtp")
+    if isinstance(smtp, dict) and "secret_arn" in smtp:
+        smtp = dict(smtp)
+        arn = smtp.pop("secret_arn")
+        smtp.setdefault("password_set", bool(arn))
+        data["smtp"] = smtp
+    return data

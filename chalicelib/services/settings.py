@@ -9,7 +9,7 @@ from botocore.exceptions import ClientError
 from pydantic import ValidationError
 
 from chalicelib.clients import client
-from chalicelib.domain.tenant_settings import TenantSettings, effective
+from chalicelib.domain.tenant_settings import SmtpServer, TenantSettings, effective
 from chalicelib.errors import ValidationFailed
 from chalicelib.settings import get_settings
 from chalicelib.store import tenants as store
@@ -19,13 +19,13 @@ def tenant_settings(tenant_id: str) -> TenantSettings:
     return effective(store.get_tenant(tenant_id).settings)
 
 
-def _field_errors(exc: ValidationError) -> dict[str, str]:
-    return {
-        ".".join(str(p) for p in e["loc"]) or "settings": str(e["msg"]).removeprefix(
-            "Value error, "
-        )
-        for e in exc.errors()
-    }
+def _field_errors(exc: ValidationError, prefix: str = "") -> dict[str, str]:
+    fields: dict[str, str] = {}
+    for error in exc.errors():
+        name = prefix + ".".join(str(p) for p in error["loc"]) or "settings"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        fields[name] = "unknown field" if error["type"] == "extra_forbidden" else message
+    return fields
 
 
 def _sender_verified(address: str) -> bool:
@@ -37,32 +37,54 @@ def _sender_verified(address: str) -> bool:
     )
 
 
-def _store_smtp_password(tenant_id: str, password: str) -> str:
-    name = f"{get_settings().resource_prefix}/tenants/{tenant_id}/smtp"
+def smtp_secret_name(tenant_id: str) -> str:
+    """Where a tenant's SMTP password lives: derived from the verified tenant id alone."""
+    return f"{get_settings().resource_prefix}/tenants/{tenant_id}/smtp"
+
+
+def _store_smtp_password(tenant_id: str, password: str) -> None:
+    name = smtp_secret_name(tenant_id)
     secrets = client("secretsmanager")
     value = json.dumps({"password": password})
     try:
-        return str(secrets.put_secret_value(SecretId=name, SecretString=value)["ARN"])
+        secrets.put_secret_value(SecretId=name, SecretString=value)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "ResourceNotFoundException":
             raise
-        return str(secrets.create_secret(Name=name, SecretString=value)["ARN"])
+        secrets.create_secret(Name=name, SecretString=value)
 
 
-def smtp_password(secret_arn: str) -> str:
-    value = client("secretsmanager").get_secret_value(SecretId=secret_arn)["SecretString"]
+def smtp_password(tenant_id: str) -> str:
+    """The tenant's own SMTP password; no stored or requested value can point elsewhere."""
+    name = smtp_secret_name(tenant_id)
+    value = client("secretsmanager").get_secret_value(SecretId=name)["SecretString"]
     return str(json.loads(value)["password"])
+
+
+def _smtp_change(current: TenantSettings, smtp: Any) -> tuple[Any, str | None]:
+    """The client's SMTP block checked on its own (``password_set`` is the server's to write,
+    and there is no field naming a secret), and the new password if one was given."""
+    if not isinstance(smtp, dict):
+        return smtp, None
+    smtp = dict(smtp)
+    password = smtp.pop("password", None)
+    if password is not None and (not isinstance(password, str) or not 1 <= len(password) <= 512):
+        raise ValidationFailed({"smtp.password": "1-512 characters"})
+    try:
+        server = SmtpServer.model_validate(smtp)
+    except ValidationError as exc:
+        raise ValidationFailed(_field_errors(exc, prefix="smtp.")) from exc
+    kept = current.smtp is not None and current.smtp.password_set
+    return {**server.model_dump(), "password_set": password is not None or kept}, password
 
 
 def update_settings(tenant_id: str, changes: dict[str, Any]) -> TenantSettings:
     """Apply a partial change; the whole document is validated before anything is written."""
     current = tenant_settings(tenant_id)
     smtp_password_value = None
-    if isinstance(changes.get("smtp"), dict) and "password" in changes["smtp"]:
-        changes = {**changes, "smtp": dict(changes["smtp"])}
-        smtp_password_value = changes["smtp"].pop("password")
-        if not isinstance(smtp_password_value, str) or not 1 <= len(smtp_password_value) <= 512:
-            raise ValidationFailed({"smtp.password": "1-512 characters"})
+    if "smtp" in changes:
+        smtp, smtp_password_value = _smtp_change(current, changes["smtp"])
+        changes = {**changes, "smtp": smtp}
     merged = {**current.model_dump(), **changes}
     try:
         updated = TenantSettings.model_validate(merged)
@@ -74,16 +96,12 @@ def update_settings(tenant_id: str, changes: dict[str, Any]) -> TenantSettings:
             {"email_from": "verify this address or its domain in SES before using it"}
         )
     if updated.smtp is not None and smtp_password_value is not None:
-        updated.smtp.secret_arn = _store_smtp_password(tenant_id, smtp_password_value)
-    elif updated.smtp is not None and current.smtp is not None and not updated.smtp.secret_arn:
-        updated.smtp.secret_arn = current.smtp.secret_arn
+        _store_smtp_password(tenant_id, smtp_password_value)
     store.update_tenant_settings(tenant_id, updated.model_dump(mode="json"))
     return updated
 
 
 def public_view(settings: TenantSettings) -> dict[str, Any]:
     data = settings.model_dump(mode="json")
-    if data.get("smtp"):
-        data["smtp"]["password_set"] = bool(data["smtp"].pop("secret_arn", None))
     data["success_score_effective"] = settings.score_params().to_dict()
     return data

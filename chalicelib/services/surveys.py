@@ -480,10 +480,10 @@ class RetryLater(Exception):
     """Another attempt holds the send right now: let the queue deliver the message again."""
 
 
-def _transport(settings: TenantSettings) -> message.SmtpServer | None:
+def _transport(tenant_id: str, settings: TenantSettings) -> message.SmtpServer | None:
     if settings.smtp is None:
         return None
-    password = smtp_password(settings.smtp.secret_arn) if settings.smtp.secret_arn else ""
+    password = smtp_password(tenant_id) if settings.smtp.password_set else ""
     return message.SmtpServer(
         host=settings.smtp.host,
         port=settings.smtp.port,
@@ -541,7 +541,7 @@ def deliver(body: Mapping[str, Any]) -> str:
         mail.from_address = settings.email_from or get_settings().mail_from
         mail.from_name = settings.email_from_name or info.company
         mail.unsubscribe_url = unsubscribe_url(token)
-        transport = _transport(settings)
+        transport = _transport(tenant_id, settings)
     except Exception:
         _give_back(tenant_id, key, claim.claim_id)
         raise

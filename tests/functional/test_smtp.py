@@ -122,3 +122,119 @@ def test_an_unreachable_smtp_server_is_retried_not_lost(
     tenant.api.put("/settings", {"smtp": {**settings, "port": port}})
     assert invoke_mail_handler(client, messages) == {"batchItemFailures": []}
     assert len(collector.messages) == 1
+
+
+class AuthRecorder(Collector):
+    """An SMTP server that keeps every AUTH attempt and every byte of mail it was handed, and
+    accepts one login."""
+
+    def __init__(self, login: str, password: str) -> None:
+        super().__init__()
+        self.expected = (login, password)
+        self.logins: list[tuple[str, str]] = []
+        self.raw: list[bytes] = []
+
+    def authenticator(
+        self, server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> Any:
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        if not isinstance(auth_data, LoginPassword):
+            return AuthResult(success=False)
+        attempt = (auth_data.login.decode(), auth_data.password.decode())
+        self.logins.append(attempt)
+        return AuthResult(success=attempt == self.expected)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.raw.append(bytes(envelope.content))
+        return await super().handle_DATA(server, session, envelope)
+
+    def everything_received(self) -> str:
+        seen = [f"{login}\n{password}" for login, password in self.logins]
+        return "\n".join(seen + [raw.decode("utf-8", "replace") for raw in self.raw])
+
+
+@pytest.fixture
+def recording_servers() -> Iterator[dict[str, tuple[AuthRecorder, int]]]:
+    from aiosmtpd.controller import Controller
+
+    from pulse_local.stack import free_port
+
+    servers: dict[str, tuple[AuthRecorder, int]] = {}
+    controllers = []
+    for name, login, password in (
+        ("a", "relay-a", "a-password-1111"),
+        ("b", "relay-b", "b-password-2222"),
+    ):
+        recorder = AuthRecorder(login, password)
+        port = free_port()
+        controller = Controller(
+            recorder,
+            hostname="127.0.0.1",
+            port=port,
+            authenticator=recorder.authenticator,
+            auth_require_tls=False,
+        )
+        controller.start()
+        controllers.append(controller)
+        servers[name] = (recorder, port)
+    try:
+        yield servers
+    finally:
+        for controller in controllers:
+            controller.stop()
+
+
+def _smtp(port: int, login: str, password: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"host": "127.0.0.1", "port": port, "username": login, "starttls": False}
+    if password is not None:
+        body["password"] = password
+    return body
+
+
+def test_a_tenant_cannot_send_with_another_tenants_smtp_password(
+    client: Any,
+    tenant: TenantHandle,
+    other_tenant: TenantHandle,
+    recording_servers: dict[str, tuple[AuthRecorder, int]],
+) -> None:
+    from chalicelib.services.settings import smtp_secret_name
+    from chalicelib.store import tenants as tenant_store
+
+    server_a, port_a = recording_servers["a"]
+    server_b, port_b = recording_servers["b"]
+    login_a, password_a = server_a.expected
+    login_b, password_b = server_b.expected
+    victim, attacker = other_tenant, tenant
+    try:
+        reply = victim.api.put("/settings", {"smtp": _smtp(port_b, login_b, password_b)})
+        assert reply.status == 200, reply.body
+        reply = attacker.api.put("/settings", {"smtp": _smtp(port_a, login_a, password_a)})
+        assert reply.status == 200, reply.body
+        assert reply.json["smtp"]["password_set"] is True
+        assert "secret_arn" not in reply.json["smtp"] and "password" not in reply.json["smtp"]
+
+        # Naming the victim's secret is refused as an unknown field, and changes nothing.
+        victims_secret = smtp_secret_name(victim.tenant_id)
+        for name, value in (("secret_arn", victims_secret), ("password_set", True)):
+            smtp = {**_smtp(port_a, login_b), name: value}
+            refused = attacker.api.put("/settings", {"smtp": smtp})
+            assert refused.status == 422, refused.body
+            assert refused.json["error"]["fields"] == {f"smtp.{name}": "unknown field"}
+        assert attacker.api.get("/settings").json["smtp"]["username"] == login_a
+
+        # A document stored before the fix may still name the victim's secret: it is ignored.
+        stored = tenant_store.get_tenant(attacker.tenant_id).settings
+        stored["smtp"]["secret_arn"] = victims_secret
+        tenant_store.update_tenant_settings(attacker.tenant_id, stored)
+
+        review = make_review(attacker)
+        assert attacker.api.post(f"/reviews/{review.review_id}/send").status == 202
+        drain(client)
+
+        assert server_a.logins == [(login_a, password_a)]
+        assert len(server_a.messages) == 1
+        assert password_b not in server_a.everything_received()
+        assert server_b.logins == [] and server_b.messages == []
+    finally:
+        assert victim.api.put("/settings", {"smtp": None}).status == 200
