@@ -7,7 +7,9 @@ budget. Through moto only request counts and sizes mean anything: timings
 are not reported.
 
 ``benches()`` lists them (name, budget = the most DynamoDB requests the operation may make, and
-a function run against the seeded context); ``make bench`` collects them through the ``reports``
+a function run against the seeded context). Each is metered as its route runs it: the caller's
+stored user is read first (``services.principals.current``, one GetItem on every staff request;
+it is in every budget), then the report; ``make bench`` collects them through the ``reports``
 case in ``pulse_local/bench.py`` (``measure()``).
 """
 
@@ -42,6 +44,7 @@ class Bench:
     budget: int
     run: Callable[[Context], Any]
     note: str = ""
+    caller: str = "admin"  # "admin" or "manager": whose stored user the request reads
 
 
 def _dashboard(ctx: Context) -> Any:
@@ -68,39 +71,47 @@ def benches() -> list[Bench]:
     from chalicelib.services import reports as s
 
     return [
-        Bench("GET /reports/pulse-summary", 6, lambda c: s.pulse_summary(c.admin)),
+        Bench("GET /reports/pulse-summary", 7, lambda c: s.pulse_summary(c.admin)),
         Bench(
-            "GET /reports/pulse-summary (account manager)", 2, lambda c: s.pulse_summary(c.manager)
+            "GET /reports/pulse-summary (account manager)",
+            3,
+            lambda c: s.pulse_summary(c.manager),
+            caller="manager",
         ),
-        Bench("GET /reports/recent-changes?days=7", 7, lambda c: s.recent_changes(c.admin, 7)),
+        Bench("GET /reports/recent-changes?days=7", 8, lambda c: s.recent_changes(c.admin, 7)),
         Bench(
             "GET /reports/risk-factors",
-            7,
+            8,
             lambda c: s.factor_report(c.admin, "risk", [], []),
         ),
         Bench(
             "GET /reports/success-factors?levels=5,6",
-            7,
+            8,
             lambda c: s.factor_report(c.admin, "success", [5, 6], []),
         ),
-        Bench("GET /reports/success-cycle", 7, lambda c: s.success_cycle(c.admin)),
-        Bench("GET /reports/renewal-health", 6, lambda c: s.renewal_health(c.admin, None)),
-        Bench("GET /reports/workspace", 8, lambda c: s.workspace(c.admin)),
-        Bench("GET /reports/workspace (account manager)", 7, lambda c: s.workspace(c.manager)),
+        Bench("GET /reports/success-cycle", 8, lambda c: s.success_cycle(c.admin)),
+        Bench("GET /reports/renewal-health", 7, lambda c: s.renewal_health(c.admin, None)),
+        Bench("GET /reports/workspace", 9, lambda c: s.workspace(c.admin)),
+        Bench(
+            "GET /reports/workspace (account manager)",
+            8,
+            lambda c: s.workspace(c.manager),
+            caller="manager",
+        ),
         Bench(
             "GET /segments/{id}/accounts",
-            7,
+            8,
             lambda c: s.segment_page(c.admin, c.segment_id, 50, None),
         ),
-        Bench("GET /segments/{id}/export.csv", 9, _export),
-        Bench("GET /reports/pulse-summary.svg", 6, lambda c: s.pulse_summary_svg(c.admin)),
-        Bench("GET /accounts/{id}/dashboard", 3, _dashboard),
+        Bench("GET /segments/{id}/export.csv", 10, _export),
+        Bench("GET /reports/pulse-summary.svg", 7, lambda c: s.pulse_summary_svg(c.admin)),
+        Bench("GET /accounts/{id}/dashboard", 4, _dashboard),
     ]
 
 
 def seed(accounts: int = ACCOUNTS) -> Context:
     from chalicelib.auth.tokens import Principal
-    from chalicelib.domain.entities import Tenant
+    from chalicelib.domain.entities import Tenant, User
     from chalicelib.store import insights, reason_codes, tenants
     from chalicelib.store.accounts import AccountModel, owner_key
     from chalicelib.store.base import new_id, now_iso
@@ -263,6 +274,10 @@ def seed(accounts: int = ACCOUNTS) -> Context:
     everyone = create(Segment(tenant_id, new_id("seg"), "Everyone", {}, "admin", now_iso()))
     admin = Principal(tenant_id, "admin", "admin", "admin@bench.example")
     manager = Principal(tenant_id, owners[0], "account_manager", "am@bench.example")
+    for who in (admin, manager):
+        tenants.create_user(
+            User(tenant_id, who.user_id, who.email, who.user_id, who.role, None, True, now_iso())
+        )
     ctx = Context(tenant_id, admin, manager, target, segment.segment_id)
     ctx.extra["everyone_segment"] = everyone.segment_id
     return ctx
@@ -285,23 +300,26 @@ class Measured:
 
 def measure(accounts: int = ACCOUNTS) -> list[Measured]:
     """Seed one tenant of ``accounts`` accounts and meter every report (moto must be running)."""
+    from chalicelib.services import principals
     from chalicelib.store.metering import count_dynamodb
 
     ctx = seed(accounts)
     out = []
     for case in benches():
         with count_dynamodb() as meter:
+            principals.current(ctx.manager if case.caller == "manager" else ctx.admin)
             case.run(ctx)
         out.append(Measured(case.name, case.budget, meter))
     # The full export (every account): what "at 5,000 accounts without timing out" means.
     ctx.segment_id = ctx.extra["everyone_segment"]
     with count_dynamodb() as meter:
+        principals.current(ctx.admin)
         _export(ctx)
     name = (
         f"GET /segments/{{id}}/export.csv (all {ctx.extra['export_rows']} accounts, "
         f"{ctx.extra['export_bytes'] // 1024} KiB)"
     )
-    out.append(Measured(name, 9, meter))
+    out.append(Measured(name, 10, meter))
     return out
 
 

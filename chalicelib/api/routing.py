@@ -5,8 +5,9 @@ the rest of the system needs about it: who may call it, what body and query it t
 it answers. The OpenAPI document and the generated security tests are built from ``ROUTES``,
 so a route cannot exist without being documented and checked.
 
-Each request passes, in order: authentication (401), role (403), body size (413), body and
-query validation (400/422), then the view. Any domain exception becomes its JSON error; any
+Each request passes, in order: authentication of the token (401), the stored user — present,
+active, in the token's tenant (401) —, the stored role (403), body size (413), body and query
+validation (400/422), then the view. Any domain exception becomes its JSON error; any
 other exception becomes a logged 500 without a stack trace.
 """
 
@@ -27,6 +28,7 @@ from chalicelib.api.responses import error_response, internal_error, json_respon
 from chalicelib.auth.tokens import ROLE_GROUPS, authenticate
 from chalicelib.errors import BadRequest, Forbidden, PayloadTooLarge, PulseError, ValidationFailed
 from chalicelib.observability import logger
+from chalicelib.services import principals
 from chalicelib.settings import get_settings
 
 ALL_ROLES: tuple[str, ...] = ROLE_GROUPS
@@ -180,8 +182,10 @@ def _register(
             try:
                 kwargs: dict[str, Any] = dict(params)
                 if auth == "staff":
-                    principal = authenticate(request.headers.get("authorization"))
-                    logger.append_keys(tenant_id=principal.tenant_id, user_id=principal.user_id)
+                    claimed = authenticate(request.headers.get("authorization"))
+                    logger.append_keys(tenant_id=claimed.tenant_id, user_id=claimed.user_id)
+                    # The stored user decides: deactivated or demoted users are refused at once.
+                    principal = principals.current(claimed)
                     if principal.role not in roles:
                         raise Forbidden("your role may not do this")
                     kwargs["principal"] = principal

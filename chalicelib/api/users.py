@@ -34,7 +34,7 @@ class UserPatch(Body):
 @staff_route(bp, "/me", tag="users")
 def me(principal: Principal) -> dict[str, Any]:
     """The signed-in user, their tenant and role."""
-    user = store.get_user(principal.tenant_id, principal.user_id)
+    user = principal.user or store.get_user(principal.tenant_id, principal.user_id)
     tenant = store.get_tenant(principal.tenant_id)
     return {
         "user": user.to_api(),

@@ -7,13 +7,14 @@ itself checks the signature (RS256 only) against the pool's JWKS, the issuer, th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
 import jwt
 from jwt import PyJWKClient
 
+from chalicelib.domain.entities import User
 from chalicelib.errors import Unauthorized
 from chalicelib.settings import get_settings
 
@@ -27,6 +28,8 @@ class Principal:
     user_id: str
     role: str
     email: str
+    # The stored user the request was authorized against (``services.principals.current``).
+    user: User | None = field(default=None, compare=False, repr=False)
 
     @property
     def is_admin(self) -> bool:

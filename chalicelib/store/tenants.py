@@ -153,9 +153,9 @@ def create_user(user: User) -> User:
     return user
 
 
-def get_user(tenant_id: str, user_id: str) -> User:
+def get_user(tenant_id: str, user_id: str, *, consistent: bool = False) -> User:
     try:
-        return _user(UserModel.get(tenant_id, user_id))
+        return _user(UserModel.get(tenant_id, user_id, consistent_read=consistent))
     except DoesNotExist as exc:
         raise NotFound("user not found") from exc
 

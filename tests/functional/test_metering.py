@@ -16,7 +16,9 @@ def test_get_account_is_one_get_item(tenant: TenantHandle) -> None:
     with count_dynamodb() as meter:
         reply = tenant.api.get(f"/accounts/{account['id']}")
     assert reply.status == 200
-    assert meter.calls == 1, meter.summary()
+    # The caller's stored user (every staff request), then the account.
+    assert meter.calls == 2, meter.summary()
+    assert meter.count("GetItem", "-users") == 1
     assert meter.count("GetItem", "-accounts") == 1
     assert meter.read_units > 0
     assert meter.write_units == 0
@@ -29,8 +31,9 @@ def test_list_accounts_is_one_query_and_never_a_scan(tenant: TenantHandle) -> No
         reply = tenant.api.get("/accounts?limit=50")
     assert reply.status == 200
     assert len(reply.json["items"]) == 3
-    assert meter.by_operation == {"Query": 1}, meter.summary()
-    assert meter.items_read == 3
+    assert meter.by_operation == {"GetItem": 1, "Query": 1}, meter.summary()
+    assert meter.count("GetItem", "-users") == 1
+    assert meter.items_read == 1 + 3
 
 
 def test_create_account_writes_once(tenant: TenantHandle) -> None:
@@ -56,8 +59,8 @@ def test_meters_nest_and_stop_counting_when_closed(tenant: TenantHandle) -> None
         with count_dynamodb() as inner:
             tenant.api.get(f"/accounts/{account['id']}")
     tenant.api.get(f"/accounts/{account['id']}")
-    assert inner.calls == 1
-    assert outer.calls == 2
+    assert inner.calls == 2  # the caller's stored user and the account
+    assert outer.calls == 4
 
 
 def test_a_failed_conditional_write_is_counted_with_its_error(tenant: TenantHandle) -> None:
