@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from chalice.app import Blueprint
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from chalicelib.api.access import account_for, contact_for
 from chalicelib.api.routing import Body, PageQuery, page_body, staff_route
@@ -56,7 +56,20 @@ class ContactPatch(Body):
     name: Name | None = None
     email: Email | None = None
     title: str | None = Field(default=None, max_length=200)
-    unsubscribed: bool | None = None
+    # Staff may record an opt-out the client asked for by other means ("true"); only the
+    # contact's own link in a mail can clear it (``POST /unsubscribe/{token}/resubscribe``).
+    unsubscribed: bool | None = Field(
+        default=None, description="only true: mark as opted out on the client's request"
+    )
+
+    @field_validator("unsubscribed")
+    @classmethod
+    def _only_opt_out(cls, value: bool | None) -> bool | None:
+        if value is False:
+            raise ValueError(
+                "only the contact can subscribe again, with the link in one of their emails"
+            )
+        return value
 
 
 def _stages(tenant_id: str) -> tuple[str, ...]:

@@ -1,4 +1,4 @@
-"""Public survey routes: the emailed link (``/r/{token}``) and one-click unsubscribe.
+"""Public survey routes: the emailed link (``/r/{token}``) and its unsubscribe link.
 
 Clients never sign in: the unguessable token in the path is their only credential. Answers are
 HTML pages, except that a POST sent as JSON gets JSON back. Unknown links get a 404 page and
@@ -9,11 +9,17 @@ Unknown links are logged and counted per source IP (``surveys.record_bad_link``)
 with ``Retry-After`` until the minute ends; valid links cost nothing extra. A token has 256
 random bits, so guessing is hopeless anyway; the limit keeps the attempts slow and visible. A
 malformed token is refused before any read of the tokens table.
+
+``/unsubscribe/{token}`` is a page (GET changes nothing: mail scanners prefetch links) whose
+button POSTs to the same URL, which is also the RFC 8058 one-click target. Once unsubscribed,
+the page offers "Subscribe again" (``POST /unsubscribe/{token}/resubscribe``): the contact's own
+link is the only way to clear an opt-out. Both POSTs refuse forms sent from other sites.
 """
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from chalice.app import Blueprint, Response
 
@@ -21,8 +27,10 @@ from chalicelib.api import survey_pages as pages
 from chalicelib.api.responses import error_body, json_response
 from chalicelib.api.routing import FORM, public_route, read_body
 from chalicelib.errors import BadRequest, Gone, NotFound
+from chalicelib.observability import logger
 from chalicelib.services import reviews as _reviews  # noqa: F401  (registers the review kind)
 from chalicelib.services import surveys
+from chalicelib.settings import get_settings
 
 bp = Blueprint(__name__)
 
@@ -137,29 +145,130 @@ def survey_submit(token: str) -> Response:
     return pages.thanks_page(result.found, updated=result.updated)
 
 
+UNSUBSCRIBE_RESPONSES = {
+    404: "Unknown link (an HTML page)",
+    429: "Too many unknown links from this address (an HTML page, with Retry-After)",
+}
+FORM_RESPONSES = {
+    **UNSUBSCRIBE_RESPONSES,
+    403: "A form sent from another site (Origin or Sec-Fetch-Site): nothing changed (an HTML page)",
+}
+# Fetch Metadata values a browser sends for a form on our own page, or for a request a person
+# started themselves (typed, bookmarked, opened from a mail client).
+SAME_SITE = ("same-origin", "none")
+
+
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower() if parts.scheme and parts.netloc else ""
+
+
+def cross_site() -> bool:
+    """Whether a POST to a link came from a form on another site.
+
+    The token in the path is the capability; this refuses other sites' forms on top. Browsers
+    send ``Sec-Fetch-Site`` and ``Origin`` with a form post; a mail provider's RFC 8058
+    one-click POST sends neither and passes. ``Origin: null`` passes too: our pages send no
+    referrer, so a browser without Fetch Metadata says ``null`` for a form posted from them."""
+    headers = bp.current_request.headers
+    site = (headers.get("sec-fetch-site") or "").strip().lower()
+    if site and site not in SAME_SITE:
+        return True
+    origin = (headers.get("origin") or "").strip().lower().rstrip("/")
+    if not origin or origin == "null":
+        return False
+    own = {_origin_of(get_settings().public_url)}
+    host = (headers.get("host") or "").strip().lower()
+    if host:
+        own |= {f"https://{host}", f"http://{host}"}
+    return origin not in own
+
+
+def _refused(route: str) -> Response:
+    logger.warning("cross-site form refused", extra={"route": route})
+    return pages.cross_site_page()
+
+
+def _unknown_link(route: str) -> Response:
+    try:
+        surveys.record_bad_link(_source_ip(), route)
+    except surveys.LinkRateLimited as exc:
+        return _limited(exc)
+    return pages.not_found_page()
+
+
+@public_route(
+    bp,
+    "/unsubscribe/{token}",
+    summary=(
+        "The page of an emailed unsubscribe link: a button that unsubscribes (a POST to the "
+        "same URL), or, once unsubscribed, one that subscribes again; the page changes nothing"
+    ),
+    produces="text/html",
+    responses=UNSUBSCRIBE_RESPONSES,
+)
+def unsubscribe_page(token: str) -> Response:
+    try:
+        found = surveys.subscription(token)
+    except NotFound:
+        return _unknown_link("GET /unsubscribe/{token}")
+    return pages.subscription_page(
+        "unsubscribed" if found.contact.unsubscribed else "confirm",
+        company=found.company,
+        unsubscribe_action=token,
+        resubscribe_action=f"{token}/resubscribe",
+    )
+
+
 @public_route(
     bp,
     "/unsubscribe/{token}",
     methods=["POST"],
-    summary="RFC 8058 one-click unsubscribe (body List-Unsubscribe=One-Click is accepted, not required)",
+    summary=(
+        "Unsubscribe: RFC 8058 one-click (body List-Unsubscribe=One-Click is accepted, not "
+        "required) or the page's button; answers the page with a button to subscribe again"
+    ),
     consumes=(FORM, "multipart/form-data", JSON),
     produces="text/html",
-    responses={
-        404: "Unknown link (an HTML page)",
-        429: "Too many unknown links from this address (an HTML page, with Retry-After)",
-    },
+    responses=FORM_RESPONSES,
 )
 def unsubscribe(token: str) -> Response:
+    if cross_site():
+        return _refused("POST /unsubscribe/{token}")
     try:
-        surveys.unsubscribe(token)
+        found = surveys.unsubscribe(token)
     except NotFound:
-        try:
-            surveys.record_bad_link(_source_ip(), "POST /unsubscribe/{token}")
-        except surveys.LinkRateLimited as exc:
-            return _limited(exc)
-        return pages.not_found_page()
-    return pages.message_page(
-        200,
-        "You are unsubscribed",
-        "You will not receive these emails any more. Thank you for letting us know.",
+        return _unknown_link("POST /unsubscribe/{token}")
+    return pages.subscription_page(
+        "unsubscribed",
+        company=found.company,
+        unsubscribe_action=token,
+        resubscribe_action=f"{token}/resubscribe",
+    )
+
+
+@public_route(
+    bp,
+    "/unsubscribe/{token}/resubscribe",
+    methods=["POST"],
+    summary=(
+        "Subscribe again (the unsubscribed page's button): only the contact's own link clears "
+        "the opt-out; staff cannot"
+    ),
+    consumes=(FORM, "multipart/form-data", JSON),
+    produces="text/html",
+    responses=FORM_RESPONSES,
+)
+def resubscribe(token: str) -> Response:
+    if cross_site():
+        return _refused("POST /unsubscribe/{token}/resubscribe")
+    try:
+        found = surveys.resubscribe(token)
+    except NotFound:
+        return _unknown_link("POST /unsubscribe/{token}/resubscribe")
+    return pages.subscription_page(
+        "subscribed",
+        company=found.company,
+        unsubscribe_action=f"../{token}",
+        resubscribe_action="resubscribe",
     )

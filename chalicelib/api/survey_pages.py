@@ -154,3 +154,39 @@ def thanks_page(found: Resolved, *, updated: bool) -> Response:
         follow_up=inv.follow_up,
         closes_on=(inv.window_closes_at or "")[:10],
     )
+
+
+# Headings of the unsubscribe page in each state: "confirm" (GET of a subscribed contact's link),
+# "unsubscribed" and "subscribed" (after a resubscribe).
+SUBSCRIPTION_HEADINGS = {
+    "confirm": "Stop these emails?",
+    "unsubscribed": "You are unsubscribed",
+    "subscribed": "You are subscribed again",
+}
+
+
+def subscription_page(
+    state: str, *, company: str, unsubscribe_action: str, resubscribe_action: str
+) -> Response:
+    """The unsubscribe link's page. Every change is a POST from a button here (or an RFC 8058
+    one-click POST); the page itself changes nothing."""
+    heading = SUBSCRIPTION_HEADINGS[state]
+    return html(
+        200,
+        "survey/unsubscribe.html",
+        title=heading,
+        heading=heading,
+        state=state,
+        company=company,
+        unsubscribe_action=unsubscribe_action,
+        resubscribe_action=resubscribe_action,
+    )
+
+
+def cross_site_page() -> Response:
+    return message_page(
+        403,
+        "This form was sent from another site",
+        "Nothing was changed. Please open the link from your email again and use the button "
+        "on that page.",
+    )

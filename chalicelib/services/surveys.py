@@ -686,10 +686,45 @@ def _reminder_variant(
 # ------------------------------------------------------------------------ unsubscribe / SES
 
 
-def unsubscribe(token: str) -> Contact:
+@dataclass
+class LinkContact:
+    """The contact an unsubscribe link belongs to, and the name its mails came from."""
+
+    contact: Contact
+    company: str
+
+
+def _link_contact(record: store.TokenRecord, contact: Contact) -> LinkContact:
+    try:
+        company = tenant_store.get_tenant(record.tenant_id).name
+    except NotFound:
+        company = ""
+    return LinkContact(contact, company)
+
+
+def subscription(token: str) -> LinkContact:
+    """GET of an unsubscribe link: reads only (mail scanners prefetch links)."""
+    record = lookup(token)
+    return _link_contact(record, account_store.get_contact(record.tenant_id, record.contact_id))
+
+
+def unsubscribe(token: str) -> LinkContact:
     """RFC 8058 one-click: works for the life of the token, even after the survey window."""
     record = lookup(token)
-    return account_store.update_contact(record.tenant_id, record.contact_id, {"unsubscribed": True})
+    contact = account_store.update_contact(
+        record.tenant_id, record.contact_id, {"unsubscribed": True}
+    )
+    return _link_contact(record, contact)
+
+
+def resubscribe(token: str) -> LinkContact:
+    """Undo an opt-out. Only the contact's own link can do this; staff cannot."""
+    record = lookup(token)
+    contact = account_store.update_contact(
+        record.tenant_id, record.contact_id, {"unsubscribed": False}
+    )
+    logger.info("contact subscribed again", extra={"tenant_id": record.tenant_id})
+    return _link_contact(record, contact)
 
 
 def suppress_from_ses(notification: Mapping[str, Any]) -> int:

@@ -1,0 +1,254 @@
+"""Opt-out integrity: the unsubscribe link's page, its buttons, one-click unsubscribe, who may
+clear an opt-out, and which links stop working when a contact's address changes."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from html.parser import HTMLParser
+from typing import Any
+
+import pytest
+from support.api import Api, Reply, TenantHandle
+from survey_support import SentReview, make_review, send_review
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+ONE_CLICK = "List-Unsubscribe=One-Click"
+
+
+@pytest.fixture
+def sent(client: Any, tenant: TenantHandle) -> tuple[SentReview, str]:
+    review = make_review(tenant)
+    tokens = send_review(client, review)
+    return review, tokens[review.contacts[0]["id"]]
+
+
+def _public(tenant: TenantHandle) -> Api:
+    return tenant.api.as_("")
+
+
+def _contact(review: SentReview) -> dict[str, Any]:
+    """The contact as staff read it back over the API."""
+    contact_id = review.contacts[0]["id"]
+    items = review.api.get(f"/accounts/{review.account_id}/contacts").json["items"]
+    return dict(next(c for c in items if c["id"] == contact_id))
+
+
+def _own_origin() -> str:
+    from chalicelib.settings import get_settings
+
+    url = get_settings().public_url
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
+class _Forms(HTMLParser):
+    """The page's forms (action and the buttons' text), headings and the html lang."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.forms: list[dict[str, Any]] = []
+        self.headings: list[str] = []
+        self.lang: str | None = None
+        self._in: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = dict(attrs)
+        if tag == "html":
+            self.lang = values.get("lang")
+        if tag == "form":
+            self.forms.append({"action": values.get("action"), "method": values.get("method")})
+            self.forms[-1]["buttons"] = []
+        if tag in ("h1", "button", "script"):
+            self._in = tag
+            if tag == "h1":
+                self.headings.append("")
+            if tag == "button":
+                self.forms[-1]["buttons"].append("")
+            if tag == "script":
+                raise AssertionError("the page carries a script")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == self._in:
+            self._in = None
+
+    def handle_data(self, data: str) -> None:
+        if self._in == "h1":
+            self.headings[-1] += data.strip()
+        elif self._in == "button":
+            self.forms[-1]["buttons"][-1] += data.strip()
+
+
+def _parse(reply: Reply) -> _Forms:
+    parsed = _Forms()
+    parsed.feed(reply.text)
+    return parsed
+
+
+def _strict(reply: Reply) -> None:
+    headers = reply.headers
+    assert headers["Content-Type"].startswith("text/html")
+    assert headers["Referrer-Policy"] == "no-referrer"
+    assert headers["Cache-Control"] == "no-store"
+    csp = headers["Content-Security-Policy"]
+    assert "default-src 'none'" in csp and "form-action 'self'" in csp and "script-src" not in csp
+
+
+# --------------------------------------------------------------------------- the page (GET)
+
+
+def test_get_shows_a_confirm_page_and_changes_nothing(
+    sent: tuple[SentReview, str], tenant: TenantHandle
+) -> None:
+    review, token = sent
+    public = _public(tenant)
+    for _ in range(3):  # a mail scanner prefetching the link, then the person
+        reply = public.get(f"/unsubscribe/{token}")
+        assert reply.status == 200, reply.body
+        assert _contact(review)["unsubscribed"] is False
+    _strict(reply)
+    page = _parse(reply)
+    assert page.lang == "en"
+    assert page.headings == ["Stop these emails?"]
+    (form,) = page.forms
+    assert form["method"] == "post" and form["buttons"] == ["Unsubscribe"]
+    # The button posts back to the link itself (relative, so a stage prefix keeps working).
+    assert form["action"] == token
+    assert "Northwind Services" in reply.text  # whose mails these are
+
+
+def test_unknown_and_malformed_links_get_the_404_page(tenant: TenantHandle) -> None:
+    public = _public(tenant)
+    for token in (secrets.token_urlsafe(32), "short"):
+        reply = public.get(f"/unsubscribe/{token}")
+        assert reply.status == 404 and "This link does not work" in reply.text
+        _strict(reply)
+        resubscribed = public.call(
+            "POST", f"/unsubscribe/{token}/resubscribe", raw="", headers=FORM
+        )
+        assert resubscribed.status == 404
+
+
+# ----------------------------------------------------------------- unsubscribe, subscribe again
+
+
+def test_the_pages_button_unsubscribes_and_subscribe_again_clears_it(
+    sent: tuple[SentReview, str], tenant: TenantHandle
+) -> None:
+    review, token = sent
+    public = _public(tenant)
+    # The confirm page's form, as a browser sends it from our own page.
+    browser = FORM | {"Origin": _own_origin(), "Sec-Fetch-Site": "same-origin"}
+    reply = public.call("POST", f"/unsubscribe/{token}", raw=ONE_CLICK, headers=browser)
+    assert reply.status == 200, reply.body
+    _strict(reply)
+    page = _parse(reply)
+    assert page.headings == ["You are unsubscribed"]
+    (form,) = page.forms
+    assert form["buttons"] == ["Subscribe again"] and form["action"] == f"{token}/resubscribe"
+    assert _contact(review)["unsubscribed"] is True
+    # Opening the link again shows the unsubscribed state, still without changing anything.
+    again = _parse(public.get(f"/unsubscribe/{token}"))
+    assert again.headings == ["You are unsubscribed"]
+    assert _contact(review)["unsubscribed"] is True
+
+    # "Subscribe again" (relative action resolved against /unsubscribe/<token>).
+    reply = public.call("POST", f"/unsubscribe/{token}/resubscribe", raw="", headers=browser)
+    assert reply.status == 200, reply.body
+    page = _parse(reply)
+    assert page.headings == ["You are subscribed again"]
+    (form,) = page.forms
+    assert form["buttons"] == ["Unsubscribe"] and form["action"] == f"../{token}"
+    assert _contact(review)["unsubscribed"] is False
+
+
+def test_one_click_post_from_a_mail_provider_still_answers_200(
+    sent: tuple[SentReview, str], tenant: TenantHandle
+) -> None:
+    review, token = sent
+    # RFC 8058: no Origin, no Fetch Metadata, no cookies; just the body.
+    reply = _public(tenant).call("POST", f"/unsubscribe/{token}", raw=ONE_CLICK, headers=FORM)
+    assert reply.status == 200 and "You are unsubscribed" in reply.text
+    assert _contact(review)["unsubscribed"] is True
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},
+        {"Origin": "https://evil.example"},
+        {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"},
+    ],
+    ids=["fetch-metadata", "sibling-site", "origin", "both"],
+)
+def test_forms_posted_from_another_site_are_refused(
+    sent: tuple[SentReview, str], tenant: TenantHandle, headers: dict[str, str]
+) -> None:
+    review, token = sent
+    public = _public(tenant)
+    reply = public.call("POST", f"/unsubscribe/{token}", raw=ONE_CLICK, headers=FORM | headers)
+    assert reply.status == 403 and "another site" in reply.text
+    assert _contact(review)["unsubscribed"] is False
+    # Unsubscribed from the page, then another site tries to subscribe the contact again.
+    assert public.call("POST", f"/unsubscribe/{token}", raw=ONE_CLICK, headers=FORM).status == 200
+    reply = public.call("POST", f"/unsubscribe/{token}/resubscribe", raw="", headers=FORM | headers)
+    assert reply.status == 403
+    assert _contact(review)["unsubscribed"] is True
+
+
+def test_resubscribe_needs_the_contacts_own_link(client: Any, tenant: TenantHandle) -> None:
+    review = make_review(tenant, recipients=2)
+    tokens = send_review(client, review)
+    first, second = (c["id"] for c in review.contacts)
+    public = _public(tenant)
+    for token in tokens.values():
+        assert (
+            public.call("POST", f"/unsubscribe/{token}", raw=ONE_CLICK, headers=FORM).status == 200
+        )
+    assert public.call("POST", f"/unsubscribe/{tokens[first]}/resubscribe", raw="").status == 200
+    items = tenant.api.get(f"/accounts/{review.account_id}/contacts").json["items"]
+    flags = {c["id"]: c["unsubscribed"] for c in items}
+    assert flags == {first: False, second: True}
+
+
+# ------------------------------------------------------------------------- staff cannot undo
+
+
+def test_staff_cannot_clear_an_opt_out(sent: tuple[SentReview, str], tenant: TenantHandle) -> None:
+    review, token = sent
+    contact_id = review.contacts[0]["id"]
+    assert (
+        _public(tenant).call("POST", f"/unsubscribe/{token}", raw=ONE_CLICK, headers=FORM).status
+        == 200
+    )
+    for who in ("admin", "senior_manager"):
+        api = tenant.api if who == "admin" else tenant.as_(tenant.add_staff(who))
+        reply = api.patch(f"/contacts/{contact_id}", {"unsubscribed": False})
+        assert reply.status == 422, reply.body
+        error = reply.json["error"]
+        assert error["code"] == "validation_error" and "unsubscribed" in error["fields"]
+        assert _contact(review)["unsubscribed"] is True
+    # Nothing else in the same PATCH was applied either.
+    reply = tenant.api.patch(f"/contacts/{contact_id}", {"name": "Renamed", "unsubscribed": False})
+    assert reply.status == 422
+    assert _contact(review)["name"] != "Renamed"
+
+
+def test_staff_may_record_an_opt_out_asked_for_by_phone(
+    sent: tuple[SentReview, str], tenant: TenantHandle
+) -> None:
+    review, _ = sent
+    contact_id = review.contacts[0]["id"]
+    reply = tenant.api.patch(f"/contacts/{contact_id}", {"unsubscribed": True})
+    assert reply.status == 200 and reply.json["unsubscribed"] is True
+    assert _contact(review)["unsubscribed"] is True
+
+
+def test_the_routes_are_in_the_document(tenant: TenantHandle) -> None:
+    document = _public(tenant).get("/openapi.json").json
+    paths = document["paths"]
+    assert set(paths["/unsubscribe/{token}"]) >= {"get", "post"}
+    assert "post" in paths["/unsubscribe/{token}/resubscribe"]
+    assert "text/html" in str(paths["/unsubscribe/{token}"]["get"]["responses"]["200"])
+    assert re.search(r"403", str(paths["/unsubscribe/{token}/resubscribe"]["post"]["responses"]))
