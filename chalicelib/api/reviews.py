@@ -17,6 +17,7 @@ from chalicelib.domain.entities import Account
 from chalicelib.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.services import review_insights as insight
 from chalicelib.services import reviews as service
+from chalicelib.services import send_limits, surveys
 from chalicelib.services.settings import tenant_settings
 from chalicelib.store import accounts as account_store
 from chalicelib.store import feedback, score_aggregates
@@ -235,11 +236,36 @@ def patch_review(principal: Principal, review_id: str, body: ReviewPatch) -> dic
 )
 def add_document(principal: Principal, review_id: str, body: DocumentBody) -> dict[str, Any]:
     """A presigned S3 upload for one document (≤ 20 MB, office/PDF/image/video types; S3's
-    policy enforces both)."""
+    policy enforces both). The document is "pending" until confirmed (``…/confirm``, or a
+    preview or send): clients see only confirmed documents."""
     review, _ = review_for(principal, review_id)
     return service.add_document(
         review, body.filename, body.content_type, body.size, principal.user_id
     )
+
+
+@staff_route(
+    bp,
+    "/reviews/{review_id}/documents/{doc_id}/confirm",
+    methods=["POST"],
+    tag=TAG,
+    responses={
+        409: "The file has not arrived in S3 yet (the document stays pending)",
+        422: "The file is larger than 20 MB or of another type: removed, document marked failed",
+    },
+)
+def confirm_document(principal: Principal, review_id: str, doc_id: str) -> dict[str, Any]:
+    """Say an upload finished: the document becomes "ready" with the file's real size and only
+    then shows on the client's page (idempotent)."""
+    review, _ = review_for(principal, review_id)
+    return {"document": service.confirm_document(review, doc_id)}
+
+
+@staff_route(bp, "/reviews/{review_id}/documents/{doc_id}", methods=["DELETE"], status=204, tag=TAG)
+def delete_document(principal: Principal, review_id: str, doc_id: str) -> None:
+    """Remove a document: its file in S3 and its record."""
+    review, _ = review_for(principal, review_id)
+    service.delete_document(review, doc_id)
 
 
 @staff_route(bp, "/reviews/{review_id}/recipients", methods=["PUT"], body=RecipientsBody, tag=TAG)
@@ -313,6 +339,7 @@ def list_actions(principal: Principal, account_id: str, query: ActionQuery) -> d
 def preview(principal: Principal, review_id: str) -> Response:
     """Exactly the page a recipient sees (with a preview notice and a form that does not send)."""
     review, _ = review_for(principal, review_id)
+    service.confirm_pending(review)
     kind = service.REVIEW_KIND
     info = kind.load(principal.tenant_id, review.review_id)
     return survey_pages.preview_page(info, kind.page_context(info, None, preview=True))
@@ -321,20 +348,35 @@ def preview(principal: Principal, review_id: str) -> Response:
 # ------------------------------------------------------------------------------- sending
 
 
-@staff_route(bp, "/reviews/{review_id}/send", methods=["POST"], status=202, tag=TAG)
+@staff_route(
+    bp,
+    "/reviews/{review_id}/send",
+    methods=["POST"],
+    status=202,
+    responses={429: send_limits.BULK_SEND_429},
+    tag=TAG,
+)
 def send_review(principal: Principal, review_id: str) -> dict[str, Any]:
     """Send a draft to its recipients: one mail each, through the mail queue."""
     review, account = review_for(principal, review_id)
+    send_limits.check_bulk_send(principal.tenant_id, surveys.now())
     review, result = service.send(review, account)
     return result.to_api(review)
 
 
 @staff_route(
-    bp, "/reviews/{review_id}/resend", methods=["POST"], body=ResendBody, status=202, tag=TAG
+    bp,
+    "/reviews/{review_id}/resend",
+    methods=["POST"],
+    body=ResendBody,
+    status=202,
+    responses={429: send_limits.BULK_SEND_429},
+    tag=TAG,
 )
 def resend_review(principal: Principal, review_id: str, body: ResendBody) -> dict[str, Any]:
     """Send again to chosen contacts (recipients or new ones) with a fresh link and window."""
     review, account = review_for(principal, review_id)
+    send_limits.check_bulk_send(principal.tenant_id, surveys.now())
     review, result = service.resend(review, account, body.contact_ids)
     return result.to_api(review)
 

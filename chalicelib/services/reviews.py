@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from chalicelib.clients import client
 from chalicelib.domain.entities import Account, Contact
 from chalicelib.domain.scoring import NPS_MAX, NPS_MIN, PULSE_INDEX_MAX, PULSE_INDEX_MIN
@@ -163,7 +165,7 @@ class ReviewKind(surveys.SurveyKind):
             "form_template": "survey/review_form.html",
             "review": review,
             "sections": review.sections,
-            "documents": [_download(d) for d in review.documents],
+            "documents": client_documents(review),
             "actions": [a for a in actions],
             "questions": questions_of(review),
             "scoring_required": review.scoring_required,
@@ -396,6 +398,11 @@ def _download(document: dict[str, Any]) -> dict[str, Any]:
     return {**{k: v for k, v in document.items() if k != "key"}, "url": url}
 
 
+def client_documents(review: Review) -> list[dict[str, Any]]:
+    """The documents a client may see: only those whose upload was confirmed."""
+    return [_download(d) for d in review.documents if store.document_status(d) == "ready"]
+
+
 def add_document(
     review: Review, filename: str, content_type: str, size: int, user_id: str
 ) -> dict[str, Any]:
@@ -413,6 +420,7 @@ def add_document(
         "filename": safe,
         "content_type": content_type,
         "size": size,
+        "status": "pending",
         "key": key,
         "added_by": user_id,
         "added_at": now_iso(),
@@ -438,6 +446,132 @@ def add_document(
         "expires_in": UPLOAD_SECONDS,
         "max_bytes": MAX_DOCUMENT_BYTES,
     }
+
+
+# A document is shown to clients only once its upload is confirmed: a HEAD on the object gives
+# its real size and type (the size in the request is only what the browser claimed). Confirming
+# happens when the builder says the upload finished, and again for every pending document when
+# the review is previewed or sent.
+_CHANGE_ATTEMPTS = 3
+
+
+def _public(document: dict[str, Any]) -> dict[str, Any]:
+    return {
+        **{k: v for k, v in document.items() if k != "key"},
+        "status": store.document_status(document),
+    }
+
+
+def _find_document(review: Review, doc_id: str) -> tuple[int, dict[str, Any]]:
+    for index, document in enumerate(review.documents):
+        if document.get("id") == doc_id:
+            return index, document
+    raise NotFound("document not found")
+
+
+def _head(key: str) -> dict[str, Any] | None:
+    try:
+        head: dict[str, Any] = client("s3").head_object(Bucket=get_settings().bucket_name, Key=key)
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+    return head
+
+
+def _change_document(review: Review, doc_id: str, changes: dict[str, Any] | None) -> Review:
+    """Apply ``changes`` to one document (None removes it), re-reading if the list moved."""
+    for _ in range(_CHANGE_ATTEMPTS):
+        index, _document = _find_document(review, doc_id)
+        if changes is None:
+            done = store.remove_document(review.tenant_id, review.review_id, index, doc_id)
+        else:
+            done = store.update_document(review.tenant_id, review.review_id, index, doc_id, changes)
+        if done:
+            return store.get_review(review.tenant_id, review.review_id, consistent=True)
+        review = store.get_review(review.tenant_id, review.review_id, consistent=True)
+    raise Conflict("the review's documents changed meanwhile; try again")
+
+
+def _delete_object(key: str) -> None:
+    client("s3").delete_object(Bucket=get_settings().bucket_name, Key=key)
+
+
+def confirm_document(review: Review, doc_id: str) -> dict[str, Any]:
+    """Check the uploaded object: a ready document gets the object's real size; an object that
+    is too large or of another type is deleted and the document marked failed (422); no object
+    yet answers 409 and the document stays pending."""
+    _, document = _find_document(review, doc_id)
+    if store.document_status(document) == "ready":
+        return _public(document)
+    head = _head(str(document["key"]))
+    if head is None:
+        raise Conflict("the file has not been uploaded yet; upload it, then confirm again")
+    length = int(head.get("ContentLength") or 0)
+    content_type = str(head.get("ContentType") or "").split(";")[0].strip().lower()
+    problem: dict[str, str] = {}
+    if not 1 <= length <= MAX_DOCUMENT_BYTES:
+        problem = {"size": f"the file has {length} bytes: 1 byte to 20 MB; it was removed"}
+    elif content_type != document["content_type"]:
+        problem = {"content_type": f"the file was uploaded as {content_type or 'no type'}"}
+    if problem:
+        _delete_object(str(document["key"]))
+        _change_document(review, doc_id, {"status": "failed", "size": length})
+        raise ValidationFailed(problem, "the uploaded file was refused")
+    updated = _change_document(
+        review, doc_id, {"status": "ready", "size": length, "confirmed_at": now_iso()}
+    )
+    return _public(_find_document(updated, doc_id)[1])
+
+
+def confirm_pending(review: Review) -> Review:
+    """Confirm every pending document whose object has arrived (preview and send do this, so a
+    builder that never said "done" still shows its files). Refused files are marked failed."""
+    changed = False
+    for document in review.documents:
+        if store.document_status(document) != "pending":
+            continue
+        with contextlib.suppress(Conflict, ValidationFailed, NotFound):
+            confirm_document(review, str(document["id"]))
+            changed = True
+    if not changed:
+        return review
+    return store.get_review(review.tenant_id, review.review_id, consistent=True)
+
+
+def delete_document(review: Review, doc_id: str) -> None:
+    """Delete the file from S3, then the record (a retry after a failure finishes the job)."""
+    _, document = _find_document(review, doc_id)
+    _delete_object(str(document["key"]))
+    _change_document(review, doc_id, None)
+
+
+def documents_prefix(tenant_id: str, review_id: str) -> str:
+    return f"{tenant_id}/reviews/{review_id}/"
+
+
+DELETE_BATCH = 1000  # S3 DeleteObjects takes at most 1,000 keys
+
+
+def delete_review_files(tenant_id: str, review_id: str) -> int:
+    """Delete every object under the review's prefix, recorded or not (an upload that was never
+    confirmed, say); returns how many were deleted."""
+    s3 = client("s3")
+    bucket = get_settings().bucket_name
+    keys: list[str] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket, Prefix=documents_prefix(tenant_id, review_id)
+    ):
+        keys.extend(str(o["Key"]) for o in page.get("Contents") or [])
+    for start in range(0, len(keys), DELETE_BATCH):
+        batch = keys[start : start + DELETE_BATCH]
+        answer = s3.delete_objects(
+            Bucket=bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True}
+        )
+        if answer.get("Errors"):
+            raise RuntimeError(f"{len(answer['Errors'])} document objects were not deleted")
+    return len(keys)
 
 
 # ----------------------------------------------------------------------------- recipients
@@ -528,6 +662,7 @@ def send(review: Review, account: Account) -> tuple[Review, SendResult]:
     contacts = _recipient_contacts(account, review.recipient_ids)
     if all(surveys.contact_blocked(c) for c in contacts):
         raise ValidationFailed({"recipient_ids": "every recipient has unsubscribed or bounced"})
+    review = confirm_pending(review)
     tenant = tenant_store.get_tenant(review.tenant_id)
     review = _update_in_state(
         review,
@@ -636,8 +771,10 @@ def get_for_tenant(tenant_id: str, review_id: str) -> Review:
 
 
 def delete_account_reviews(tenant_id: str, account_id: str) -> None:
-    """ACCOUNT_CASCADE: an account's reviews, actions, invitations, feedback and histograms."""
+    """ACCOUNT_CASCADE: an account's reviews with their document files, actions, invitations,
+    feedback and histograms."""
     for review in store.account_reviews(tenant_id, account_id):
+        delete_review_files(tenant_id, review.review_id)
         inv_store.delete_survey(tenant_id, KIND, review.review_id)
     feedback.delete_account_data(tenant_id, account_id)
     score_aggregates.delete_account_data(tenant_id, account_id)

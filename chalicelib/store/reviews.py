@@ -91,6 +91,12 @@ class ActionModel(Model):
     by_account = ActionAccountIndex()
 
 
+def document_status(document: dict[str, Any]) -> str:
+    """ "pending" (upload not confirmed: never shown to clients), "ready" or "failed". Documents
+    stored before confirmation existed have no status and count as pending."""
+    return str(document.get("status") or "pending")
+
+
 @dataclass
 class Review:
     tenant_id: str
@@ -122,7 +128,10 @@ class Review:
             "intro_message": self.intro_message,
             "video_url": self.video_url,
             "sections": self.sections,
-            "documents": [{k: v for k, v in d.items() if k != "key"} for d in self.documents],
+            "documents": [
+                {**{k: v for k, v in d.items() if k != "key"}, "status": document_status(d)}
+                for d in self.documents
+            ],
             "recipient_ids": self.recipient_ids,
             "scoring_required": self.scoring_required,
             "status": self.status,
@@ -295,6 +304,39 @@ def add_document(tenant_id: str, review_id: str, document: dict[str, Any], limit
         ReviewModel(tenant_id, review_id).update(
             actions=[ReviewModel.documents.set(ReviewModel.documents.append([document]))],
             condition=ReviewModel.review_id.exists() & (size(ReviewModel.documents) < limit),
+        )
+    except Exception as exc:
+        if is_condition_failure(exc):
+            return False
+        raise
+    return True
+
+
+def update_document(
+    tenant_id: str, review_id: str, index: int, doc_id: str, changes: dict[str, Any]
+) -> bool:
+    """Set fields of the document at ``index``, only if that is still ``doc_id``; False when the
+    list moved meanwhile (the caller re-reads and tries again)."""
+    entry = ReviewModel.documents[index]
+    try:
+        ReviewModel(tenant_id, review_id).update(
+            actions=[entry[k].set(v) for k, v in changes.items()],
+            condition=ReviewModel.review_id.exists() & (entry["id"] == doc_id),
+        )
+    except Exception as exc:
+        if is_condition_failure(exc):
+            return False
+        raise
+    return True
+
+
+def remove_document(tenant_id: str, review_id: str, index: int, doc_id: str) -> bool:
+    """Remove the document at ``index`` if that is still ``doc_id``; False when it is not."""
+    entry = ReviewModel.documents[index]
+    try:
+        ReviewModel(tenant_id, review_id).update(
+            actions=[entry.remove()],
+            condition=ReviewModel.review_id.exists() & (entry["id"] == doc_id),
         )
     except Exception as exc:
         if is_condition_failure(exc):

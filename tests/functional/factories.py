@@ -176,6 +176,17 @@ def make_action(tenant: TenantHandle) -> str:
     return str(reply.json["id"])
 
 
+@factory("doc_id")
+def make_document(tenant: TenantHandle) -> str:
+    review_id = _review(tenant)[2]
+    reply = tenant.api.post(
+        f"/reviews/{review_id}/documents",
+        {"filename": "factory.pdf", "content_type": "application/pdf", "size": 10},
+    )
+    assert reply.status == 201, reply.body
+    return str(reply.json["document"]["id"])
+
+
 @factory("comment_id")
 def make_comment(tenant: TenantHandle) -> str:
     from chalicelib.store import feedback
