@@ -94,8 +94,12 @@ def set_active(email: str, active: bool) -> None:
         _idp().admin_enable_user(UserPoolId=settings.user_pool_id, Username=email)
     else:
         _idp().admin_disable_user(UserPoolId=settings.user_pool_id, Username=email)
-        # Refresh tokens die now; an ID token already issued lives out its hour.
-        _idp().admin_user_global_sign_out(UserPoolId=settings.user_pool_id, Username=email)
+
+
+def sign_out(email: str) -> None:
+    """Sign the user out everywhere: their refresh tokens stop working now. An ID token already
+    issued stays valid until it expires, which is why staff requests check the stored user."""
+    _idp().admin_user_global_sign_out(UserPoolId=get_settings().user_pool_id, Username=email)
 
 
 def login(email: str, password: str) -> dict[str, Any]:

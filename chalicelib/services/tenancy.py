@@ -44,7 +44,7 @@ def create_tenant_with_admin(
     # The identity first: if the address is taken Cognito refuses before anything is stored.
     sub = cognito.create_user(admin_email, tenant.tenant_id, "admin", password=password)
     try:
-        store.create_tenant(tenant)
+        store.create_tenant(tenant, active_admins=1)
         user = store.create_user(_new_user(tenant, sub, admin_email, admin_name, "admin", None))
         for seed in TENANT_SEEDERS:
             seed(tenant)
@@ -82,20 +82,40 @@ def invite_user(
         raise Conflict("that email is already registered", {"email": "taken"})
     sub = cognito.create_user(email, tenant_id, role, invite=True)
     try:
-        return store.create_user(_new_user(tenant, sub, email, name, role, manager_id))
+        return store.create_user_counted(_new_user(tenant, sub, email, name, role, manager_id))
     except Exception:
         cognito.delete_user(email)
         raise
 
 
 def change_user(tenant_id: str, user_id: str, changes: dict[str, Any]) -> User:
-    user = store.get_user(tenant_id, user_id)
+    """Change a user's role, manager or active flag.
+
+    The stored user is written first, in a transaction with the tenant's count of active admins
+    (the last one cannot be demoted or deactivated: 409, nothing changed). It is what staff
+    requests are authorized against, so the change bites on the user's next request. Cognito
+    follows: groups and the enabled flag, and a role change or deactivation signs the user out
+    everywhere (refresh tokens stop working).
+    """
+    user = store.get_user(tenant_id, user_id, consistent=True)
     if changes.get("manager_id") is not None:
         if changes["manager_id"] == user_id:
             raise Conflict("a user cannot manage themselves", {"manager_id": "is the user"})
         store.get_user(tenant_id, changes["manager_id"])
-    if "role" in changes and changes["role"] != user.role:
-        cognito.set_role(user.email, changes["role"])
-    if "active" in changes and changes["active"] != user.active:
-        cognito.set_active(user.email, changes["active"])
-    return store.update_user(tenant_id, user_id, changes)
+    try:
+        updated = store.change_user_checked(user, changes)
+    except store.LastActiveAdmin as exc:
+        field = "active" if user.active and changes.get("active") is False else "role"
+        raise Conflict(
+            "a tenant needs at least one active admin",
+            {field: "this is the tenant's last active admin"},
+        ) from exc
+    # Cognito is brought in line with every role or active flag sent (both calls are
+    # idempotent), so repeating a change whose Cognito step failed completes it.
+    if "role" in changes:
+        cognito.set_role(user.email, updated.role)
+    if "active" in changes:
+        cognito.set_active(user.email, updated.active)
+    if updated.role != user.role or (user.active and not updated.active):
+        cognito.sign_out(user.email)
+    return updated

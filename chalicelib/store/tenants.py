@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from pynamodb.attributes import (
@@ -11,9 +12,11 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
 )
-from pynamodb.exceptions import DoesNotExist, PutError
+from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError
+from pynamodb.expressions.condition import Condition
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.domain.entities import Tenant, User
 from chalicelib.errors import Conflict, NotFound
@@ -39,6 +42,15 @@ class TenantModel(Model):
     staff_size = NumberAttribute()
     created_at = UnicodeAttribute()
     settings = JSONAttribute(default=dict)
+    # Users with role admin and active set. Changes that add or remove one update it in the same
+    # transaction as the user, and a removal is conditional on ``active_admins > 1``, so two
+    # admins demoting each other at once cannot leave the tenant without one. Tenants stored
+    # before it existed get it from a Query of their users on the first change that needs it.
+    active_admins = NumberAttribute(null=True)
+
+
+class LastActiveAdmin(Conflict):
+    """The change would leave the tenant without an active admin."""
 
 
 class UserEmailIndex(GlobalSecondaryIndex["UserModel"]):
@@ -96,7 +108,8 @@ def _user(item: UserModel) -> User:
     )
 
 
-def create_tenant(tenant: Tenant) -> Tenant:
+def create_tenant(tenant: Tenant, *, active_admins: int | None = None) -> Tenant:
+    """Store a new tenant; ``active_admins`` counts the admins created with it (sign-up: 1)."""
     item = TenantModel(
         tenant.tenant_id,
         name=tenant.name,
@@ -107,6 +120,7 @@ def create_tenant(tenant: Tenant) -> Tenant:
         staff_size=tenant.staff_size,
         created_at=tenant.created_at,
         settings=tenant.settings,
+        active_admins=active_admins,
     )
     item.save(condition=TenantModel.tenant_id.does_not_exist())
     return tenant
@@ -134,8 +148,8 @@ def update_tenant_settings(tenant_id: str, settings: dict[str, Any]) -> Tenant:
     return _tenant(item)
 
 
-def create_user(user: User) -> User:
-    item = UserModel(
+def _user_item(user: User) -> UserModel:
+    return UserModel(
         user.tenant_id,
         user.user_id,
         email=user.email,
@@ -146,6 +160,11 @@ def create_user(user: User) -> User:
         created_at=user.created_at,
         preferences=user.preferences,
     )
+
+
+def create_user(user: User) -> User:
+    """Store a new user as it is (the tenant's admin count untouched: see create_user_counted)."""
+    item = _user_item(user)
     try:
         item.save(condition=UserModel.user_id.does_not_exist())
     except PutError as exc:
@@ -192,3 +211,133 @@ def update_user(tenant_id: str, user_id: str, changes: dict[str, Any]) -> User:
             raise NotFound("user not found") from exc
         raise
     return _user(item)
+
+
+# ------------------------------------------------------------------ the tenant's active admins
+
+
+def is_active_admin(user: User) -> bool:
+    return user.role == "admin" and user.active
+
+
+def count_active_admins(tenant_id: str) -> int:
+    """Active admins counted from the users themselves: one Query of the tenant's partition."""
+    condition = (UserModel.role == "admin") & (UserModel.active == True)  # noqa: E712
+    return sum(1 for _ in UserModel.query(tenant_id, filter_condition=condition))
+
+
+def _seed_admin_counter(tenant_id: str) -> None:
+    """Give a tenant stored before ``active_admins`` existed its count (once; a concurrent seed
+    wins). Changes in flight while it counts are the one window left: it is taken once."""
+    try:
+        TenantModel(tenant_id).update(
+            actions=[TenantModel.active_admins.set(count_active_admins(tenant_id))],
+            condition=TenantModel.tenant_id.exists() & TenantModel.active_admins.does_not_exist(),
+        )
+    except Exception as exc:
+        if not is_condition_failure(exc):
+            raise
+
+
+def _counter_missing(tenant_id: str) -> bool:
+    try:
+        item = TenantModel.get(tenant_id, consistent_read=True)
+    except DoesNotExist as exc:
+        raise NotFound("tenant not found") from exc
+    return item.active_admins is None
+
+
+def _failed(exc: TransactWriteError) -> list[bool]:
+    """Which items of a cancelled transaction failed their condition, in order."""
+    reasons = getattr(exc, "cancellation_reasons", None) or []
+    return [r is not None and r.code == "ConditionalCheckFailed" for r in reasons]
+
+
+def _adjust_admins(tx: TransactWrite, tenant_id: str, delta: int) -> None:
+    # Removing one needs another left; adding one needs the count to exist (see above).
+    condition: Condition = (
+        TenantModel.active_admins > -delta if delta < 0 else TenantModel.active_admins.exists()
+    )
+    tx.update(
+        TenantModel(tenant_id),
+        actions=[TenantModel.active_admins.add(delta)],
+        condition=condition,
+    )
+
+
+def create_user_counted(user: User) -> User:
+    """Store a new user; an active admin is added to the tenant's count in one transaction."""
+    if not is_active_admin(user):
+        return create_user(user)
+    connection = UserModel._get_connection().connection
+    for attempt in range(2):
+        try:
+            with TransactWrite(connection=connection) as tx:
+                tx.save(_user_item(user), condition=UserModel.user_id.does_not_exist())
+                _adjust_admins(tx, user.tenant_id, +1)
+            return user
+        except TransactWriteError as exc:
+            failed = _failed(exc)
+            if failed[:1] == [True]:
+                raise Conflict("user exists", {"email": "already registered"}) from exc
+            if attempt == 0 and failed[1:2] == [True] and _counter_missing(user.tenant_id):
+                _seed_admin_counter(user.tenant_id)
+                continue
+            raise
+    raise AssertionError("unreachable")
+
+
+def change_user_checked(before: User, changes: dict[str, Any]) -> User:
+    """Apply ``changes`` to the user read as ``before``, refusing if it changed since.
+
+    A change that takes away the tenant's last active admin raises :class:`LastActiveAdmin`;
+    a user changed meanwhile (role or active) raises ``Conflict``; a user gone, ``NotFound``.
+    Nothing is written in any of those cases.
+    """
+    after = replace(before, **changes)
+    delta = int(is_active_admin(after)) - int(is_active_admin(before))
+    actions = [
+        getattr(UserModel, name).remove() if value is None else getattr(UserModel, name).set(value)
+        for name, value in changes.items()
+    ]
+    if not actions:
+        return before
+    unchanged = (
+        UserModel.user_id.exists()
+        & (UserModel.role == before.role)
+        & (UserModel.active == before.active)
+    )
+    item = UserModel(before.tenant_id, before.user_id)
+    if delta == 0:
+        try:
+            item.update(actions=actions, condition=unchanged)
+        except Exception as exc:
+            if is_condition_failure(exc):
+                _refuse_changed(before)
+            raise
+        return _user(item)
+    connection = UserModel._get_connection().connection
+    for attempt in range(2):
+        try:
+            with TransactWrite(connection=connection) as tx:
+                tx.update(item, actions=actions, condition=unchanged)
+                _adjust_admins(tx, before.tenant_id, delta)
+            return after
+        except TransactWriteError as exc:
+            failed = _failed(exc)
+            if failed[:1] == [True]:
+                _refuse_changed(before)
+            if failed[1:2] == [True]:
+                if attempt == 0 and _counter_missing(before.tenant_id):
+                    _seed_admin_counter(before.tenant_id)
+                    continue
+                raise LastActiveAdmin("a tenant needs at least one active admin") from exc
+            raise
+    raise AssertionError("unreachable")
+
+
+def _refuse_changed(before: User) -> None:
+    get_user(before.tenant_id, before.user_id, consistent=True)  # NotFound when it is gone
+    raise Conflict(
+        "the user was changed meanwhile; reload and try again", {"user_id": "changed meanwhile"}
+    )

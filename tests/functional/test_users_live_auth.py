@@ -9,7 +9,11 @@ import time
 from typing import Any
 
 import jwt
-from support.api import Api, TenantHandle
+import pytest
+from support.api import PASSWORD, Api, TenantHandle
+
+from chalicelib.errors import Conflict
+from chalicelib.store import tenants as store
 
 
 def forged(token: str, **claims: Any) -> str:
@@ -97,3 +101,154 @@ def test_the_stored_user_is_read_once_per_request(tenant: TenantHandle) -> None:
     # The caller's stored user (also what /me shows) and the tenant.
     assert meter.count("GetItem", "-users") == 1, meter.summary()
     assert meter.calls == 2, meter.summary()
+
+
+# --------------------------------------------------------------- signing out on a change
+
+
+def _sign_in(api: Api, email: str) -> dict[str, Any]:
+    reply = api.post("/auth/login", {"email": email, "password": PASSWORD}, token="")
+    assert reply.status == 200, reply.body
+    return dict(reply.json)
+
+
+def _refresh(api: Api, tokens: dict[str, Any]) -> int:
+    return api.post("/auth/refresh", {"refresh_token": tokens["refresh_token"]}, token="").status
+
+
+def test_deactivation_signs_the_user_out_everywhere(tenant: TenantHandle) -> None:
+    manager = tenant.add_staff("account_manager")
+    tokens = _sign_in(tenant.api, manager.email)
+    assert _refresh(tenant.api, tokens) == 200
+
+    assert tenant.api.patch(f"/users/{manager.user_id}", {"active": False}).status == 200
+
+    refused = tenant.api.post("/auth/refresh", {"refresh_token": tokens["refresh_token"]}, token="")
+    assert refused.status == 401 and refused.json["error"]["code"] == "unauthorized"
+
+
+def test_a_role_change_signs_the_user_out_everywhere(tenant: TenantHandle) -> None:
+    second = tenant.add_staff("admin")
+    tokens = _sign_in(tenant.api, second.email)
+    assert _refresh(tenant.api, tokens) == 200
+
+    assert tenant.api.patch(f"/users/{second.user_id}", {"role": "senior_manager"}).status == 200
+
+    assert _refresh(tenant.api, tokens) == 401
+    # Signing in again gives a token with the new role.
+    fresh = _sign_in(tenant.api, second.email)
+    groups = jwt.decode(fresh["id_token"], options={"verify_signature": False})["cognito:groups"]
+    assert groups == ["senior_manager"]
+
+
+def test_changing_only_the_manager_keeps_the_user_signed_in(tenant: TenantHandle) -> None:
+    senior = tenant.add_staff("senior_manager")
+    manager = tenant.add_staff("account_manager")
+    tokens = _sign_in(tenant.api, manager.email)
+    assert (
+        tenant.api.patch(f"/users/{manager.user_id}", {"manager_id": senior.user_id}).status == 200
+    )
+    assert _refresh(tenant.api, tokens) == 200
+
+
+# --------------------------------------------------------------- the last active admin
+
+
+def _stored(tenant: TenantHandle, user_id: str) -> tuple[str, bool]:
+    user = store.get_user(tenant.tenant_id, user_id, consistent=True)
+    return user.role, user.active
+
+
+def test_the_last_admin_cannot_demote_or_deactivate_themself(tenant: TenantHandle) -> None:
+    tokens = _sign_in(tenant.api, tenant.admin.email)
+    me = tenant.admin.user_id
+    for body, field in (
+        ({"role": "account_manager"}, "role"),
+        ({"role": "senior_manager"}, "role"),
+        ({"active": False}, "active"),
+        ({"role": "account_manager", "active": False}, "active"),
+    ):
+        reply = tenant.api.patch(f"/users/{me}", body)
+        assert reply.status == 409, (body, reply.body)
+        error = reply.json["error"]
+        assert error["code"] == "conflict"
+        assert error["message"] == "a tenant needs at least one active admin"
+        assert field in error["fields"], error
+
+    # Nothing changed: stored, in Cognito, and the admin is still signed in.
+    assert _stored(tenant, me) == ("admin", True)
+    listed = {u["id"]: u for u in tenant.api.get("/users").json["items"]}
+    assert (listed[me]["role"], listed[me]["active"]) == ("admin", True)
+    assert _refresh(tenant.api, tokens) == 200
+    fresh = _sign_in(tenant.api, tenant.admin.email)
+    assert jwt.decode(fresh["id_token"], options={"verify_signature": False})["cognito:groups"] == [
+        "admin"
+    ]
+
+
+def test_with_two_admins_one_may_demote_the_other_but_not_the_last(tenant: TenantHandle) -> None:
+    second = tenant.add_staff("admin")
+    reply = tenant.as_(second).patch(f"/users/{tenant.admin.user_id}", {"role": "account_manager"})
+    assert reply.status == 200, reply.body
+    assert _stored(tenant, tenant.admin.user_id) == ("account_manager", True)
+
+    # The first admin's token no longer reaches admin routes; the second is now the last admin.
+    assert tenant.api.patch(f"/users/{second.user_id}", {"role": "account_manager"}).status == 403
+    last = tenant.as_(second).patch(f"/users/{second.user_id}", {"active": False})
+    assert last.status == 409
+    assert _stored(tenant, second.user_id) == ("admin", True)
+
+
+def test_a_deactivated_admin_does_not_count_until_reactivated(tenant: TenantHandle) -> None:
+    second = tenant.add_staff("admin")
+    assert tenant.api.patch(f"/users/{second.user_id}", {"active": False}).status == 200
+    me = f"/users/{tenant.admin.user_id}"
+    assert tenant.api.patch(me, {"role": "senior_manager"}).status == 409
+    # Demoting an inactive admin changes no count; reactivating a demoted one neither.
+    assert tenant.api.patch(f"/users/{second.user_id}", {"role": "account_manager"}).status == 200
+    assert tenant.api.patch(f"/users/{second.user_id}", {"active": True}).status == 200
+    assert tenant.api.patch(me, {"role": "senior_manager"}).status == 409
+    # Promoted again, the second admin counts, and the first may step down.
+    assert tenant.api.patch(f"/users/{second.user_id}", {"role": "admin"}).status == 200
+    assert tenant.api.patch(me, {"role": "senior_manager"}).status == 200
+    assert store.count_active_admins(tenant.tenant_id) == 1
+
+
+def test_two_admins_demoting_each_other_at_once_leave_one(tenant: TenantHandle) -> None:
+    """Both requests read their target before either writes (the race); the tenant's admin
+    count is updated in the same transaction with a condition, so the second one is refused."""
+    second = tenant.add_staff("admin")
+    first_seen = store.get_user(tenant.tenant_id, tenant.admin.user_id, consistent=True)
+    second_seen = store.get_user(tenant.tenant_id, second.user_id, consistent=True)
+
+    store.change_user_checked(first_seen, {"role": "account_manager"})
+    with pytest.raises(store.LastActiveAdmin):
+        store.change_user_checked(second_seen, {"role": "account_manager"})
+
+    assert _stored(tenant, tenant.admin.user_id) == ("account_manager", True)
+    assert _stored(tenant, second.user_id) == ("admin", True)
+    assert store.count_active_admins(tenant.tenant_id) == 1
+
+
+def test_a_stale_read_of_the_same_user_is_refused(tenant: TenantHandle) -> None:
+    second = tenant.add_staff("admin")
+    seen = store.get_user(tenant.tenant_id, second.user_id, consistent=True)
+    store.change_user_checked(seen, {"active": False})
+    # The same user demoted on an old read would count them twice.
+    with pytest.raises(Conflict) as refused:
+        store.change_user_checked(seen, {"role": "account_manager"})
+    assert not isinstance(refused.value, store.LastActiveAdmin)
+    assert _stored(tenant, second.user_id) == ("admin", False)
+
+
+def test_a_tenant_stored_before_the_count_gets_it_from_its_users(tenant: TenantHandle) -> None:
+    item = store.TenantModel(tenant.tenant_id)
+    item.update(actions=[store.TenantModel.active_admins.remove()])
+    assert tenant.api.patch(f"/users/{tenant.admin.user_id}", {"active": False}).status == 409
+    assert store.TenantModel.get(tenant.tenant_id, consistent_read=True).active_admins == 1
+
+    item.update(actions=[store.TenantModel.active_admins.remove()])
+    second = tenant.add_staff("admin")  # the invitation seeds the count, then adds itself
+    assert store.TenantModel.get(tenant.tenant_id, consistent_read=True).active_admins == 2
+    assert tenant.api.patch(f"/users/{second.user_id}", {"role": "account_manager"}).status == 200
+    assert tenant.api.patch(f"/users/{tenant.admin.user_id}", {"active": False}).status == 409
