@@ -499,8 +499,19 @@ def role(settings: Settings) -> Json:
                 ),
             ],
         ),
-        # Checking that a tenant's sender is verified has no resource-level permission.
-        _statement("CheckSender", ["ses:GetIdentityVerificationAttributes"], ["*"]),
+        # Tenants' sender identities (verify, read status, delete): SES offers no resource-level
+        # permission for these; ownership is checked by the app (services/sender_identities.py).
+        _statement(
+            "CheckSender",
+            [
+                "ses:DeleteIdentity",
+                "ses:GetIdentityDkimAttributes",
+                "ses:GetIdentityVerificationAttributes",
+                "ses:VerifyDomainDkim",
+                "ses:VerifyEmailIdentity",
+            ],
+            ["*"],
+        ),
         _statement(
             "TenantSmtpSecrets",
             TENANT_SECRET_ACTIONS,

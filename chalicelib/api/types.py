@@ -22,6 +22,24 @@ def _email(value: str) -> str:
     return value
 
 
+_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def _domain(value: str) -> str:
+    """A DNS name as SES takes it: lowercase labels of letters, digits and inner hyphens, each
+    1-63 characters, at least two, an alphabetic top level, 253 characters in all."""
+    value = value.strip().lower().removesuffix(".")
+    labels = value.split(".")
+    if (
+        len(value) > 253
+        or len(labels) < 2
+        or not all(_LABEL.match(label) for label in labels)
+        or not re.fullmatch(r"[a-z]{2,63}", labels[-1])
+    ):
+        raise ValueError("not a valid domain name")
+    return value
+
+
 def _iso_date(value: str) -> str:
     try:
         date.fromisoformat(value)
@@ -40,6 +58,7 @@ def _no_control(value: str) -> str:
 
 
 Email = Annotated[str, Field(max_length=254), AfterValidator(_email)]
+Domain = Annotated[str, Field(min_length=4, max_length=254), AfterValidator(_domain)]
 IsoDate = Annotated[str, Field(min_length=10, max_length=10), AfterValidator(_iso_date)]
 # One line: no line breaks, control or bidirectional control characters (domain/text.py). Every
 # name or title that can reach a mail header (a From or To display name, a Subject) is a Name.

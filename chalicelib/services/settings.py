@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from chalicelib.clients import client
 from chalicelib.domain.tenant_settings import SmtpServer, TenantSettings, effective
 from chalicelib.errors import ValidationFailed
+from chalicelib.services import sender_identities
 from chalicelib.settings import get_settings
 from chalicelib.store import tenants as store
 
@@ -26,15 +27,6 @@ def _field_errors(exc: ValidationError, prefix: str = "") -> dict[str, str]:
         message = str(error["msg"]).removeprefix("Value error, ")
         fields[name] = "unknown field" if error["type"] == "extra_forbidden" else message
     return fields
-
-
-def _sender_verified(address: str) -> bool:
-    domain = address.split("@", 1)[-1]
-    answer = client("ses").get_identity_verification_attributes(Identities=[address, domain])
-    statuses = answer.get("VerificationAttributes", {})
-    return any(
-        statuses.get(i, {}).get("VerificationStatus") == "Success" for i in (address, domain)
-    )
 
 
 def smtp_secret_name(tenant_id: str) -> str:
@@ -91,10 +83,9 @@ def update_settings(tenant_id: str, changes: dict[str, Any]) -> TenantSettings:
     except ValidationError as exc:
         raise ValidationFailed(_field_errors(exc)) from exc
     new_sender = updated.email_from and updated.email_from != current.email_from
-    if new_sender and not _sender_verified(str(updated.email_from)):
-        raise ValidationFailed(
-            {"email_from": "verify this address or its domain in SES before using it"}
-        )
+    problem = new_sender and sender_identities.sender_problem(tenant_id, str(updated.email_from))
+    if problem:
+        raise ValidationFailed({"email_from": problem})
     if updated.smtp is not None and smtp_password_value is not None:
         _store_smtp_password(tenant_id, smtp_password_value)
     store.update_tenant_settings(tenant_id, updated.model_dump(mode="json"))

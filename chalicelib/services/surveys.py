@@ -39,6 +39,7 @@ from chalicelib.errors import Conflict, Gone, NotFound, RateLimited
 from chalicelib.mail import message
 from chalicelib.observability import logger
 from chalicelib.services import notify
+from chalicelib.services.sender_identities import from_address as sender_from_address
 from chalicelib.services.settings import smtp_password, tenant_settings
 from chalicelib.settings import get_settings
 from chalicelib.store import accounts as account_store
@@ -538,7 +539,7 @@ def deliver(body: Mapping[str, Any]) -> str:
         mail = kind.mail(
             info, inv, variant=variant, link=link_for(token), unsubscribe=unsubscribe_url(token)
         )
-        mail.from_address = settings.email_from or get_settings().mail_from
+        mail.from_address = sender_from_address(tenant_id, settings.email_from)
         mail.from_name = settings.email_from_name or info.company
         mail.unsubscribe_url = unsubscribe_url(token)
         transport = _transport(tenant_id, settings)

@@ -26,6 +26,7 @@ from chalicelib.store.reason_codes import ReasonCodeModel
 from chalicelib.store.reviews import ActionModel, ReviewModel
 from chalicelib.store.score_aggregates import ScoreAggregateModel
 from chalicelib.store.segments import SegmentModel
+from chalicelib.store.sender_identities import SenderIdentityClaimModel, SenderIdentityModel
 from chalicelib.store.tenants import TenantModel, UserModel
 
 MODELS: tuple[type[Model], ...] = (
@@ -56,4 +57,6 @@ MODELS: tuple[type[Model], ...] = (
     SendLedgerModel,
     ScoreAggregateModel,
     RateLimitModel,
+    SenderIdentityModel,
+    SenderIdentityClaimModel,
 )

@@ -211,3 +211,16 @@ def make_segment(tenant: TenantHandle) -> str:
     reply = tenant.api.post("/segments", {"name": "Factory segment", "filter": {"levels": [1, 2]}})
     assert reply.status == 201, reply.body
     return str(reply.json["id"])
+
+
+# ------------------------------------------------------------------ sender identities
+
+
+@factory("identity_id")
+def make_sender_identity(tenant: TenantHandle) -> str:
+    reply = tenant.api.post(
+        "/settings/sender-identities",
+        {"email": f"factory-{secrets.token_hex(4)}@sender-{secrets.token_hex(4)}.example"},
+    )
+    assert reply.status == 201, reply.body
+    return str(reply.json["id"])

@@ -4,6 +4,7 @@ purpose across retried messages and failures, and bounces/complaints suppressing
 from __future__ import annotations
 
 import json
+import secrets
 from typing import Any
 
 import boto3
@@ -65,15 +66,37 @@ def test_mail_is_multipart_with_both_parts_and_one_click_unsubscribe(
 
 
 def test_the_tenants_verified_sender_is_used(client: Any, tenant: TenantHandle) -> None:
-    boto3.client("ses").verify_email_identity(EmailAddress="success@northwind.example")
+    domain = f"northwind-{secrets.token_hex(4)}.example"
+    added = tenant.api.post("/settings/sender-identities", {"domain": domain})
+    assert added.status == 201 and added.json["verified"] is True, added.body
     reply = tenant.api.put(
-        "/settings", {"email_from": "success@northwind.example", "email_from_name": "Northwind CS"}
+        "/settings", {"email_from": f"success@{domain}", "email_from_name": "Northwind CS"}
     )
     assert reply.status == 200, reply.body
     review = make_review(tenant)
     send_review(client, review)
     (mail,) = mails_to(review.contacts[0]["email"])
-    assert mail["From"] == "Northwind CS <success@northwind.example>"
+    assert mail["From"] == f"Northwind CS <success@{domain}>"
+
+
+def test_a_stored_sender_the_tenant_does_not_own_is_not_used(
+    client: Any, tenant: TenantHandle
+) -> None:
+    # A value written before sender identities existed, naming an address SES has verified for
+    # the deployment but that is no identity of this tenant: mail goes from the platform.
+    from chalicelib.settings import get_settings
+    from chalicelib.store import tenants as tenant_store
+
+    address = f"ceo@bank-{secrets.token_hex(4)}.example"
+    boto3.client("ses").verify_email_identity(EmailAddress=address)
+    stored = tenant_store.get_tenant(tenant.tenant_id).settings
+    tenant_store.update_tenant_settings(tenant.tenant_id, {**stored, "email_from": address})
+    review = make_review(tenant)
+    send_review(client, review)
+    (mail,) = mails_to(review.contacts[0]["email"])
+    assert address not in mail["From"]
+    assert mail["From"].addresses[0].addr_spec == get_settings().mail_from
+    boto3.client("ses").delete_identity(Identity=address)
 
 
 def test_a_redelivered_message_sends_nothing_twice(client: Any, tenant: TenantHandle) -> None:
