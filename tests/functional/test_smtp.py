@@ -223,10 +223,14 @@ def test_a_tenant_cannot_send_with_another_tenants_smtp_password(
             assert refused.json["error"]["fields"] == {f"smtp.{name}": "unknown field"}
         assert attacker.api.get("/settings").json["smtp"]["username"] == login_a
 
-        # A document stored before the fix may still name the victim's secret: it is ignored.
+        # A document stored before the fix names a secret (perhaps the victim's) instead of
+        # saying password_set: only "a password was set" is taken from it.
         stored = tenant_store.get_tenant(attacker.tenant_id).settings
+        del stored["smtp"]["password_set"]
         stored["smtp"]["secret_arn"] = victims_secret
         tenant_store.update_tenant_settings(attacker.tenant_id, stored)
+        shown = attacker.api.get("/settings").json["smtp"]
+        assert shown["password_set"] is True and "secret_arn" not in shown
 
         review = make_review(attacker)
         assert attacker.api.post(f"/reviews/{review.review_id}/send").status == 202
