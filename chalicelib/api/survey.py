@@ -98,7 +98,13 @@ def survey_open(token: str) -> Response:
     ),
     consumes=(FORM, JSON),
     produces="text/html",
-    responses={**PAGE_RESPONSES, 422: "Invalid answers: the page again with each error shown"},
+    responses={
+        **PAGE_RESPONSES,
+        422: (
+            "Invalid answers, or answers already submitted 20 times: "
+            "the page again with the error shown, nothing changed"
+        ),
+    },
 )
 def survey_submit(token: str) -> Response:
     as_json = _wants_json()
@@ -119,6 +125,15 @@ def survey_submit(token: str) -> Response:
         if as_json:
             return json_response(error_body("gone", "this survey has closed"), 410)
         return pages.gone_page()
+    except surveys.ResponseLocked as locked:
+        text = (
+            f"Your answers were sent {surveys.MAX_SUBMITS} times and can no longer be changed. "
+            "Reply to the email you received if something needs correcting."
+        )
+        if as_json:
+            body = error_body("response_locked", str(locked), {"form": text})
+            return json_response(body, 422)
+        return pages.survey_page(locked.found, token, status=422, errors={"form": text})
     except surveys.FormInvalid as invalid:
         if as_json:
             body = error_body(

@@ -33,6 +33,7 @@ class Event:
     dedupe_key: str | None = None
     template: str = "mail/notification"
     context: dict[str, Any] = field(default_factory=dict)
+    mail: bool = True  # False: in-app only (a repeat the sender chose not to mail)
 
 
 def preferences_of(user: User) -> AlertDefaults:
@@ -69,7 +70,7 @@ def notify(tenant_id: str, users: Iterable[User], event: Event) -> int:
             read=False,
         )
         state = store.add(tenant_id, user.user_id, record)
-        if state == "emailed" or not prefs.email.get(event.kind, True):
+        if state == "emailed" or not event.mail or not prefs.email.get(event.kind, True):
             continue
         url = f"{get_settings().public_url.rstrip('/')}{event.link}" if event.link else None
         mail = message.from_templates(

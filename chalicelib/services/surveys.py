@@ -7,7 +7,8 @@ once, keyed on ``(tenant, kind, survey id, contact)``:
 * signed links: ``issue_token`` / ``resolve`` (≥ 256 random bits, stored as an HMAC, bound to
   tenant, survey and contact, usable until the invitation's 28-day window closes);
 * opening (``open_link``: records "opened", never consumes) and submitting (``submit``:
-  idempotent, a second submit replaces the first in one conditional transaction);
+  idempotent, a second submit replaces the first in one conditional transaction; at most
+  ``MAX_SUBMITS`` per response, and the owner is mailed once per ``OWNER_MAIL_WINDOW``);
 * sending: ``queue_invites`` puts one message per recipient on the ``mail`` queue and
   ``deliver`` (the queue handler's work) sends it at most once per recipient and purpose through
   the send ledger, through SES or the tenant's SMTP server;
@@ -55,6 +56,11 @@ SEND_LEASE_SECONDS = 300
 # run is caught up and a reminder left behind is cleared once its window has closed.
 REMINDER_LOOKBACK_DAYS = WINDOW_DAYS - 1
 SUBMIT_ATTEMPTS = 4
+# A response takes this many submits (the first answer and its changes); later ones are refused,
+# so a forwarded link cannot be used to rewrite the answers or notify the owner without end.
+MAX_SUBMITS = 20
+# Changes to a response within this time of a mailed one notify the owner in-app only.
+OWNER_MAIL_WINDOW = timedelta(hours=1)
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{43}$")
 
 # Tests replace this to move time.
@@ -316,6 +322,14 @@ class FormInvalid(Exception):
         self.parsed = parsed
 
 
+class ResponseLocked(Exception):
+    """The response was submitted ``MAX_SUBMITS`` times: nothing changes any more."""
+
+    def __init__(self, found: Resolved) -> None:
+        super().__init__("these answers can no longer be changed")
+        self.found = found
+
+
 @dataclass
 class Submitted:
     found: Resolved
@@ -328,11 +342,15 @@ def submit(token: str, data: Mapping[str, Any]) -> Submitted:
     conditional transaction. A second submit replaces the first (aggregates move from the old
     values to the new); a race with another submit is retried from fresh reads."""
     found = resolve(token)
+    if found.inv.response_version >= MAX_SUBMITS:
+        raise ResponseLocked(found)
     parsed = found.kind.parse(found.info, data)
     if parsed.errors:
         raise FormInvalid(found, parsed)
     for _ in range(SUBMIT_ATTEMPTS):
         info, inv, kind = found.info, found.inv, found.kind
+        if inv.response_version >= MAX_SUBMITS:  # the version condition keeps this exact
+            raise ResponseLocked(found)
         at = iso(now())
         period = inv.period or at[:7]
         old = inv.response
@@ -358,8 +376,9 @@ def submit(token: str, data: Mapping[str, Any]) -> Submitted:
             continue
         kind.after_commit(info, inv, old, parsed.response, period=period)
         events = kind.events(info, inv, old, parsed.response)
+        mail = bool(events) and _owner_mail_due(inv)
         for event, suffix in events:
-            emit(inv, event, suffix)
+            emit(inv, event, suffix, mail=mail)
         found.inv = store.get(inv.tenant_id, inv.kind, inv.survey_id, inv.contact_id)
         return Submitted(found, updated=old is not None, events=[e for e, _ in events])
     raise Conflict("too many submits at once; try again")
@@ -368,8 +387,20 @@ def submit(token: str, data: Mapping[str, Any]) -> Submitted:
 # ------------------------------------------------------------------------- owner events
 
 
-def emit(inv: Invitation, event: str, suffix: str = "") -> None:
-    """Queue an owner notification. Best effort: a lost event never fails the client's page."""
+def _owner_mail_due(inv: Invitation) -> bool:
+    """Whether this submit's events may mail the owner: the first submit in a window does (all
+    of its events), later ones within ``OWNER_MAIL_WINDOW`` notify in-app only."""
+    at = now()
+    try:
+        return store.claim_owner_mail(inv, iso(at), iso(at + OWNER_MAIL_WINDOW))
+    except Exception:
+        logger.exception("owner mail window not updated; mailing")
+        return True
+
+
+def emit(inv: Invitation, event: str, suffix: str = "", *, mail: bool = True) -> None:
+    """Queue an owner notification (``mail=False``: in-app only). Best effort: a lost event
+    never fails the client's page."""
     body = {
         "type": "survey_event",
         "tenant_id": inv.tenant_id,
@@ -378,6 +409,7 @@ def emit(inv: Invitation, event: str, suffix: str = "") -> None:
         "contact_id": inv.contact_id,
         "event": event,
         "dedupe": f"{inv.kind}#{inv.survey_id}#{inv.contact_id}#{event}#{suffix}",
+        "mail": mail,
     }
     try:
         queues.send_messages("mail", [body])
@@ -407,6 +439,7 @@ def handle_event(body: Mapping[str, Any]) -> str:
             link=link,
             account_id=account.account_id,
             dedupe_key=str(body["dedupe"]),
+            mail=body.get("mail") is not False,
         ),
     )
     return "notified"

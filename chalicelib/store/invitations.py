@@ -115,6 +115,8 @@ class InvitationModel(Model):
     response_version = NumberAttribute(default=0)
     period = UnicodeAttribute(null=True)  # the month the first response counted in
     follow_up = BooleanAttribute(default=False)
+    # Until when later updates of the response mail the owner nothing more (ISO time).
+    owner_mail_until = UnicodeAttribute(null=True)
     by_due = DueIndex()
 
 
@@ -479,6 +481,25 @@ def response_op(
         tx.update(InvitationModel(inv.key, inv.contact_id), actions=actions, condition=condition)
 
     return op
+
+
+def claim_owner_mail(inv: Invitation, at: str, until: str) -> bool:
+    """Take the right to mail the owner about this response until ``until``; False while an
+    earlier submit holds it. Conditional, so of two concurrent submits only one gets True."""
+    try:
+        InvitationModel(inv.key, inv.contact_id).update(
+            actions=[InvitationModel.owner_mail_until.set(until)],
+            condition=InvitationModel.contact_id.exists()
+            & (
+                InvitationModel.owner_mail_until.does_not_exist()
+                | (InvitationModel.owner_mail_until <= at)
+            ),
+        )
+    except Exception as exc:
+        if is_condition_failure(exc):
+            return False
+        raise
+    return True
 
 
 def commit(ops: Sequence[TxOp]) -> None:

@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 import pytest
 from support.api import Api, TenantHandle
-from survey_support import FULL_ANSWER, SentReview, drain, make_review, send_review
+from survey_support import FULL_ANSWER, SentReview, drain, mails_to, make_review, send_review
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
@@ -236,6 +236,87 @@ def test_optional_scoring_takes_a_comment_alone(client: Any, tenant: TenantHandl
     inv = _invitation(review)
     assert inv.responded_at and inv.scored_at is None
     assert tenant.api.get("/trees").json["trees"] == 0
+
+
+def test_the_21st_submit_is_refused_and_changes_nothing(
+    sent: tuple[SentReview, str], tenant: TenantHandle
+) -> None:
+    from chalicelib.store import score_aggregates
+
+    review, token = sent
+    public = _public(tenant)
+    for n in range(20):
+        reply = public.post(f"/r/{token}", {**FULL_ANSWER, "nps": n % 11, "comment": f"take {n}"})
+        assert reply.status == 200, (n, reply.body)
+    before = _invitation(review)
+    assert before.response_version == 20 and before.response["comment"] == "take 19"
+
+    refused = public.post(f"/r/{token}", {**FULL_ANSWER, "nps": 0, "comment": "rewritten"})
+    assert refused.status == 422
+    assert refused.json["error"]["code"] == "response_locked"
+    assert "no longer be changed" in refused.json["error"]["fields"]["form"]
+    page = public.call(
+        "POST", f"/r/{token}", raw=_form(_full_form(comment="rewritten")), headers=FORM
+    )
+    assert page.status == 422 and page.headers["Content-Type"].startswith("text/html")
+    assert "can no longer be changed" in page.text and 'role="alert"' in page.text
+    assert "take 19" in page.text  # the stored answers, unchanged
+
+    after = _invitation(review)
+    assert after.response == before.response and after.response_version == 20
+    period = after.period
+    aggs = score_aggregates.account_aggregates(
+        review.tenant.tenant_id, review.account_id, period, period
+    )
+    assert aggs[period]["nps"].counts == {19 % 11: 1}
+    comments = tenant.api.get(f"/accounts/{review.account_id}/comments").json["items"]
+    assert [c["text"] for c in comments] == ["take 19"]
+
+
+def test_quick_updates_mail_the_owner_once(client: Any, tenant: TenantHandle) -> None:
+    owner = tenant.add_staff("account_manager")
+    review = make_review(tenant, owner=owner, scoring_required=False)
+    token = send_review(client, review)[review.contacts[0]["id"]]
+    public = _public(tenant)
+    for n in range(5):
+        reply = public.post(f"/r/{token}", {"comment": f"Thoughts, version {n}"})
+        assert reply.status == 200, reply.body
+    drain(client)
+
+    mails = mails_to(owner.email)
+    assert len(mails) == 1, [m["Subject"] for m in mails]
+    assert "commented" in str(mails[0]["Subject"])
+    # In-app, every change is still there.
+    inbox = tenant.as_(owner).get("/notifications").json["items"]
+    assert sum(1 for n in inbox if n["kind"] == "commented") == 5
+
+
+def test_concurrent_submits_take_the_owner_mail_once(sent: tuple[SentReview, str]) -> None:
+    import threading
+    from datetime import UTC, datetime, timedelta
+
+    from chalicelib.services.surveys import iso
+    from chalicelib.store import invitations
+
+    review, _ = sent
+    inv = _invitation(review)
+    at = datetime.now(UTC)
+    start = threading.Barrier(4)
+    results: list[bool] = []
+
+    def claim() -> None:
+        start.wait()
+        results.append(invitations.claim_owner_mail(inv, iso(at), iso(at + timedelta(hours=1))))
+
+    threads = [threading.Thread(target=claim) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == [False, False, False, True]
+    # Once the window has passed, the next change mails again.
+    later = at + timedelta(hours=1, seconds=1)
+    assert invitations.claim_owner_mail(inv, iso(later), iso(later + timedelta(hours=1)))
 
 
 def test_closed_window_and_closed_review_get_410(
