@@ -62,7 +62,11 @@ class AcceptInviteBody(Body):
     methods=["POST"],
     body=SignupBody,
     status=201,
-    responses={409: "email already registered", 404: "sign-up is switched off"},
+    responses={
+        409: "email already registered",
+        404: "sign-up is switched off",
+        429: "too many sign-ups for registered addresses from this source",
+    },
     tag="auth",
 )
 def signup(body: SignupBody) -> dict[str, Any]:
@@ -79,8 +83,15 @@ def signup(body: SignupBody) -> dict[str, Any]:
         admin_email=body.admin_email,
         admin_name=body.admin_name,
         password=body.password,
+        source_ip=_source_ip(),
     )
     return {"tenant_id": tenant.tenant_id, "user_id": user.user_id}
+
+
+def _source_ip() -> str | None:
+    identity = (bp.current_request.context or {}).get("identity") or {}
+    ip = identity.get("sourceIp")
+    return str(ip) if ip else None
 
 
 @public_route(

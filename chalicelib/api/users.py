@@ -71,9 +71,20 @@ def invite_user(principal: Principal, body: InviteBody) -> dict[str, Any]:
     return user.to_api()
 
 
-@staff_route(bp, "/users/{user_id}", methods=["PATCH"], roles=ADMIN, body=UserPatch, tag="users")
+@staff_route(
+    bp,
+    "/users/{user_id}",
+    methods=["PATCH"],
+    roles=ADMIN,
+    body=UserPatch,
+    responses={409: "the tenant's last active admin, or the user changed meanwhile"},
+    tag="users",
+)
 def patch_user(principal: Principal, user_id: str, body: UserPatch) -> dict[str, Any]:
-    """Change a user's role, manager or active flag."""
+    """Change a user's role, manager or active flag.
+
+    A role change or deactivation signs the user out everywhere; the tenant's last active admin
+    cannot be demoted or deactivated."""
     changes = body.model_dump(exclude_unset=True)
     changes = {k: v for k, v in changes.items() if v is not None or k == "manager_id"}
     return tenancy.change_user(principal.tenant_id, user_id, changes).to_api()

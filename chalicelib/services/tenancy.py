@@ -2,18 +2,46 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from chalicelib.auth import cognito
 from chalicelib.domain.entities import Tenant, User
 from chalicelib.domain.tenant_settings import effective
-from chalicelib.errors import Conflict
+from chalicelib.errors import Conflict, RateLimited
+from chalicelib.observability import logger
+from chalicelib.store import rate_limits
 from chalicelib.store import tenants as store
 from chalicelib.store.base import new_id, now_iso
 
 # Other areas seed a new tenant's defaults (reason-code library, questions, …) here.
 TENANT_SEEDERS: list[Callable[[Tenant], None]] = []
+
+# The 409 sign-up answers for a registered address (the API contract) tells anyone whether an
+# address is a Pulse user. Those answers are counted per source IP and hour; past the limit the
+# source gets 429 instead, so probing addresses stays slow and shows in the logs. Only refusals
+# are counted: a sign-up with a new address costs nothing extra. See docs/decisions.md.
+TAKEN_SIGNUPS_PER_HOUR = 10
+TAKEN_WINDOW_SECONDS = 3600
+TAKEN_SCOPE = "signup-taken"
+
+
+def _refuse_taken(source_ip: str | None, exc: Exception | None = None) -> NoReturn:
+    refusals = 0
+    if source_ip:
+        epoch = int(time.time())
+        start = epoch - epoch % TAKEN_WINDOW_SECONDS
+        try:
+            refusals = rate_limits.hit(TAKEN_SCOPE, source_ip, start, TAKEN_WINDOW_SECONDS)
+        except Exception:
+            logger.exception("sign-up refusal counter not updated")  # fails open
+    logger.warning(
+        "sign-up for a registered address", extra={"source_ip": source_ip, "refusals": refusals}
+    )
+    if refusals > TAKEN_SIGNUPS_PER_HOUR:
+        raise RateLimited("too many sign-up attempts; try again later") from exc
+    raise Conflict("that email is already registered", {"admin_email": "taken"}) from exc
 
 
 def create_tenant_with_admin(
@@ -27,9 +55,10 @@ def create_tenant_with_admin(
     admin_email: str,
     admin_name: str,
     password: str,
+    source_ip: str | None = None,
 ) -> tuple[Tenant, User]:
     if store.find_user_by_email(admin_email) is not None:
-        raise Conflict("that email is already registered", {"admin_email": "taken"})
+        _refuse_taken(source_ip)
     tenant = Tenant(
         tenant_id=new_id("t"),
         name=company,
@@ -42,7 +71,10 @@ def create_tenant_with_admin(
         settings={},
     )
     # The identity first: if the address is taken Cognito refuses before anything is stored.
-    sub = cognito.create_user(admin_email, tenant.tenant_id, "admin", password=password)
+    try:
+        sub = cognito.create_user(admin_email, tenant.tenant_id, "admin", password=password)
+    except Conflict as exc:
+        _refuse_taken(source_ip, exc)
     try:
         store.create_tenant(tenant, active_admins=1)
         user = store.create_user(_new_user(tenant, sub, admin_email, admin_name, "admin", None))

@@ -252,3 +252,34 @@ def test_a_tenant_stored_before_the_count_gets_it_from_its_users(tenant: TenantH
     assert store.TenantModel.get(tenant.tenant_id, consistent_read=True).active_admins == 2
     assert tenant.api.patch(f"/users/{second.user_id}", {"role": "account_manager"}).status == 200
     assert tenant.api.patch(f"/users/{tenant.admin.user_id}", {"active": False}).status == 409
+
+
+# --------------------------------------------------------------- sign-up and registered addresses
+
+
+def test_signup_refusals_for_registered_addresses_are_limited_per_source(
+    client: Any, tenant: TenantHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chalicelib.services import tenancy
+
+    # A scope of its own, so other tests' sign-ups from the same test address are not counted.
+    monkeypatch.setattr(tenancy, "TAKEN_SCOPE", f"signup-taken-{secrets.token_hex(4)}")
+    monkeypatch.setattr(tenancy, "TAKEN_SIGNUPS_PER_HOUR", 2)
+    body = {
+        "company": "Squatter Ltd",
+        "industry": "IT Services",
+        "country": "US",
+        "staff_size": 5,
+        "admin_email": tenant.admin.email,
+        "admin_name": "Sam Squat",
+        "password": PASSWORD,
+    }
+    api = Api(client)
+    for _ in range(2):
+        reply = api.post("/signup", body, token="")
+        assert reply.status == 409 and reply.json["error"]["fields"] == {"admin_email": "taken"}
+    limited = api.post("/signup", body, token="")
+    assert limited.status == 429 and limited.json["error"]["code"] == "rate_limited"
+    # A new address is not refused: only answers about registered ones are counted.
+    fresh = {**body, "admin_email": f"new-{secrets.token_hex(4)}@fresh.example"}
+    assert api.post("/signup", fresh, token="").status == 201
