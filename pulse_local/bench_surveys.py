@@ -16,14 +16,16 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-# Budgets (DynamoDB requests). Open: token, invitation, review, its actions; +1 write the first
-# time. Submit, the response itself: token, invitation, review, one transaction, and one read
-# back (SUBMIT_CORE_BUDGET). On top come the dashboard's read model (``insights``: a read and a
-# conditional write per item it keeps: the month's histograms, the workspace row, and on a first
-# response or a new comment the review and comment entries, plus one Query counting responses).
-OPEN_BUDGET = 5
-SUBMIT_CORE_BUDGET = 5
-SUBMIT_BUDGET = 15
+# Budgets (DynamoDB requests). Open: token, contact (is the link revoked?), invitation, review,
+# its actions; +1 write the first time. Submit, the response itself: token, contact, invitation,
+# review, one transaction, the owner-mail claim (a conditional write on the invitation), and one
+# read back (SUBMIT_CORE_BUDGET). On top come the dashboard's read model (``insights``: a read and
+# a conditional write per item it keeps: the month's histograms, the workspace row, and on a
+# first response or a new comment the review and comment entries, plus one Query counting
+# responses).
+OPEN_BUDGET = 6
+SUBMIT_CORE_BUDGET = 7
+SUBMIT_BUDGET = 16
 READ_MODEL_TABLE = "insights"
 # A survey page with a short review must stay small: no scripts, one embedded stylesheet.
 PAGE_BYTES_BUDGET = 16_000

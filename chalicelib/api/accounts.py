@@ -195,9 +195,11 @@ def create_contact(principal: Principal, account_id: str, body: ContactBody) -> 
 
 @staff_route(bp, "/contacts/{contact_id}", methods=["PATCH"], body=ContactPatch, tag="accounts")
 def patch_contact(principal: Principal, contact_id: str, body: ContactPatch) -> dict[str, Any]:
-    """Change a contact."""
-    contact_for(principal, contact_id)
+    """Change a contact. A new email revokes the survey and unsubscribe links sent so far."""
+    contact, _ = contact_for(principal, contact_id)
     changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
+    if changes.get("email") == contact.email:
+        del changes["email"]  # the same address: its links stay valid
     return store.update_contact(principal.tenant_id, contact_id, changes).to_api()
 
 

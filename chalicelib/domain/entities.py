@@ -85,9 +85,13 @@ class Contact:
     unsubscribed: bool
     suppressed: bool
     created_at: str
+    # Raised with every change of address: links mailed before carry an older number and no
+    # longer open (``chalicelib/services/surveys.py`` ``lookup``).
+    links_version: int = 0
 
     def to_api(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("tenant_id")
+        data.pop("links_version")
         data["id"] = data.pop("contact_id")
         return data

@@ -5,7 +5,8 @@ response holds and what a response changes besides the invitation. Everything el
 once, keyed on ``(tenant, kind, survey id, contact)``:
 
 * signed links: ``issue_token`` / ``resolve`` (≥ 256 random bits, stored as an HMAC, bound to
-  tenant, survey and contact, usable until the invitation's 28-day window closes);
+  tenant, survey and contact, usable for the 28-day window of the mail that carried it and until
+  the invitation's window closes; a change of the contact's email revokes every earlier link);
 * opening (``open_link``: records "opened", never consumes) and submitting (``submit``:
   idempotent, a second submit replaces the first in one conditional transaction; at most
   ``MAX_SUBMITS`` per response, and the owner is mailed once per ``OWNER_MAIL_WINDOW``);
@@ -205,7 +206,11 @@ def token_hash(token: str) -> str:
     return hmac.new(key, b"survey-link|" + token.encode(), hashlib.sha256).hexdigest()
 
 
-def issue_token(inv: Invitation, purpose: str) -> str:
+def issue_token(inv: Invitation, purpose: str, *, links_version: int | None = None) -> str:
+    """A new link for ``inv``, bound to the contact's current ``links_version`` (read if not
+    given): a later change of the contact's address revokes it."""
+    if links_version is None:
+        links_version = account_store.get_contact(inv.tenant_id, inv.contact_id).links_version
     token = new_token()
     store.put_token(
         token_hash(token),
@@ -215,6 +220,7 @@ def issue_token(inv: Invitation, purpose: str) -> str:
         contact_id=inv.contact_id,
         purpose=purpose,
         created_at=iso(now()),
+        links_version=links_version,
     )
     return token
 
@@ -244,6 +250,25 @@ def lookup(token: str) -> store.TokenRecord:
     return record
 
 
+def live_link(token: str) -> tuple[store.TokenRecord, Contact]:
+    """The token's record and its contact, or NotFound: unknown, malformed, the contact gone, or
+    revoked (mailed before the contact's address last changed)."""
+    record = lookup(token)
+    contact = account_store.get_contact(record.tenant_id, record.contact_id)
+    if contact.links_version != record.links_version:
+        raise NotFound("unknown link")
+    return record, contact
+
+
+def link_expired(record: store.TokenRecord, at: datetime) -> bool:
+    """A link opens the survey for the window of the mail that carried it, whatever became of
+    that mail (an "unknown" delivery never sets the invitation's window) and whatever later
+    sends do to the invitation's window: a resend mails a new link, it never reopens old ones."""
+    if not record.created_at:
+        return False
+    return at >= parse_iso(record.created_at) + timedelta(days=WINDOW_DAYS)
+
+
 def window_closed(info: SurveyInfo, inv: Invitation, at: datetime) -> bool:
     if not info.is_open:
         return True
@@ -253,12 +278,14 @@ def window_closed(info: SurveyInfo, inv: Invitation, at: datetime) -> bool:
 
 
 def resolve(token: str) -> Resolved:
-    """Token → invitation → survey. NotFound for unknown links, Gone after the window."""
-    record = lookup(token)
+    """Token → invitation → survey. NotFound for unknown or revoked links, Gone after the
+    window (the link's own or the invitation's)."""
+    record, _ = live_link(token)
     kind = kind_of(record.kind)
     inv = store.get(record.tenant_id, record.kind, record.survey_id, record.contact_id)
     info = kind.load(record.tenant_id, record.survey_id)
-    if window_closed(info, inv, now()):
+    at = now()
+    if link_expired(record, at) or window_closed(info, inv, at):
         raise Gone("this survey has closed")
     return Resolved(info, inv, kind)
 
@@ -568,7 +595,7 @@ def deliver(body: Mapping[str, Any]) -> str:
         return "unknown"
     try:
         inv.email, inv.name = contact.email, contact.name
-        token = issue_token(inv, purpose)
+        token = issue_token(inv, purpose, links_version=contact.links_version)
         mail = kind.mail(
             info, inv, variant=variant, link=link_for(token), unsubscribe=unsubscribe_url(token)
         )
@@ -738,27 +765,33 @@ def _link_contact(record: store.TokenRecord, contact: Contact) -> LinkContact:
 
 def subscription(token: str) -> LinkContact:
     """GET of an unsubscribe link: reads only (mail scanners prefetch links)."""
-    record = lookup(token)
-    return _link_contact(record, account_store.get_contact(record.tenant_id, record.contact_id))
+    record, contact = live_link(token)
+    return _link_contact(record, contact)
+
+
+def _set_unsubscribed(token: str, value: bool) -> LinkContact:
+    record, _ = live_link(token)
+    # Conditional on the links' version read: an address changed in between revokes this link.
+    contact = account_store.update_contact(
+        record.tenant_id,
+        record.contact_id,
+        {"unsubscribed": value},
+        links_version=record.links_version,
+    )
+    return _link_contact(record, contact)
 
 
 def unsubscribe(token: str) -> LinkContact:
-    """RFC 8058 one-click: works for the life of the token, even after the survey window."""
-    record = lookup(token)
-    contact = account_store.update_contact(
-        record.tenant_id, record.contact_id, {"unsubscribed": True}
-    )
-    return _link_contact(record, contact)
+    """RFC 8058 one-click: works for the life of the token, even after the survey window, until
+    the contact's address changes."""
+    return _set_unsubscribed(token, True)
 
 
 def resubscribe(token: str) -> LinkContact:
     """Undo an opt-out. Only the contact's own link can do this; staff cannot."""
-    record = lookup(token)
-    contact = account_store.update_contact(
-        record.tenant_id, record.contact_id, {"unsubscribed": False}
-    )
-    logger.info("contact subscribed again", extra={"tenant_id": record.tenant_id})
-    return _link_contact(record, contact)
+    found = _set_unsubscribed(token, False)
+    logger.info("contact subscribed again", extra={"tenant_id": found.contact.tenant_id})
+    return found
 
 
 def suppress_from_ses(notification: Mapping[str, Any]) -> int:

@@ -83,6 +83,7 @@ class ContactModel(Model):
     unsubscribed = BooleanAttribute(default=False)
     suppressed = BooleanAttribute(default=False)
     created_at = UnicodeAttribute()
+    links_version = NumberAttribute(default=0)  # +1 with every change of email
     by_account = ContactAccountIndex()
 
 
@@ -125,6 +126,7 @@ def to_contact(item: ContactModel) -> Contact:
         unsubscribed=bool(item.unsubscribed),
         suppressed=bool(item.suppressed),
         created_at=item.created_at,
+        links_version=int(item.links_version or 0),
     )
 
 
@@ -233,6 +235,7 @@ def create_contact(contact: Contact) -> Contact:
         unsubscribed=contact.unsubscribed,
         suppressed=contact.suppressed,
         created_at=contact.created_at,
+        links_version=contact.links_version,
     ).save(condition=ContactModel.contact_id.does_not_exist())
     return contact
 
@@ -264,13 +267,30 @@ def account_contacts(tenant_id: str, account_id: str) -> list[Contact]:
     return [to_contact(item) for item in ContactModel.by_account.query(key)]
 
 
-def update_contact(tenant_id: str, contact_id: str, changes: dict[str, Any]) -> Contact:
+def update_contact(
+    tenant_id: str,
+    contact_id: str,
+    changes: dict[str, Any],
+    *,
+    links_version: int | None = None,
+) -> Contact:
+    """Apply ``changes``. A change of email also revokes every link mailed so far (in the same
+    write, so no link to the old address survives it). With ``links_version`` the change applies
+    only while the contact's links are still at that version (NotFound otherwise)."""
     item = ContactModel(tenant_id, contact_id)
     actions = [getattr(ContactModel, k).set(v) for k, v in changes.items()]
     if not actions:
         return get_contact(tenant_id, contact_id)
+    if "email" in changes:
+        actions.append(ContactModel.links_version.add(1))
+    condition = ContactModel.contact_id.exists()
+    if links_version is not None:
+        same = ContactModel.links_version == links_version
+        if links_version == 0:  # contacts written before the attribute existed
+            same = same | ContactModel.links_version.does_not_exist()
+        condition &= same
     try:
-        item.update(actions=actions, condition=ContactModel.contact_id.exists())
+        item.update(actions=actions, condition=condition)
     except Exception as exc:
         if is_condition_failure(exc):
             raise NotFound("contact not found") from exc

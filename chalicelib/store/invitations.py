@@ -12,7 +12,9 @@ Three tables:
   the daily job reads what is due that day, never every invitation.
 * ``survey-tokens``: partition ``token_hash`` (HMAC-SHA256 of the link token). The one table not
   keyed by tenant: the token *is* the entry point and names its tenant, survey and contact. Only
-  hashes are stored; every mail carries a fresh token and all of them open the same invitation.
+  hashes are stored; every mail carries a fresh token and all of them open the same invitation,
+  each for the window of its own mail and only while the contact's ``links_version`` is still
+  the one it was issued under (a change of address raises it, revoking the old links).
 * ``send-ledger``: partition tenant, sort ``<kind>#<survey>#<contact>#<purpose>``. A conditional
   write claims a send before the provider is called, so a retried queue message never mails the
   same recipient twice for the same purpose. The ``by-message`` index maps a provider message id
@@ -131,6 +133,7 @@ class SurveyTokenModel(Model):
     contact_id = UnicodeAttribute()
     purpose = UnicodeAttribute()
     created_at = UnicodeAttribute()
+    links_version = NumberAttribute(null=True)  # the contact's at issue (absent: 0)
     ttl = TTLAttribute()
 
 
@@ -527,6 +530,7 @@ def put_token(
     contact_id: str,
     purpose: str,
     created_at: str,
+    links_version: int = 0,
 ) -> None:
     SurveyTokenModel(
         token_hash,
@@ -536,6 +540,7 @@ def put_token(
         contact_id=contact_id,
         purpose=purpose,
         created_at=created_at,
+        links_version=links_version,
         ttl=timedelta(seconds=RETENTION_SECONDS),
     ).save(condition=SurveyTokenModel.token_hash.does_not_exist())
 
@@ -547,6 +552,8 @@ class TokenRecord:
     survey_id: str
     contact_id: str
     purpose: str
+    created_at: str = ""
+    links_version: int = 0  # the contact's links_version when the link was mailed
 
 
 def get_token(token_hash: str) -> TokenRecord | None:
@@ -556,7 +563,15 @@ def get_token(token_hash: str) -> TokenRecord | None:
         return None
     if item.ttl is not None and item.ttl < datetime.now(UTC):  # moto never expires items
         return None
-    return TokenRecord(item.tenant_id, item.kind, item.survey_id, item.contact_id, item.purpose)
+    return TokenRecord(
+        item.tenant_id,
+        item.kind,
+        item.survey_id,
+        item.contact_id,
+        item.purpose,
+        created_at=item.created_at,
+        links_version=int(item.links_version or 0),
+    )
 
 
 # --------------------------------------------------------------------------------- ledger

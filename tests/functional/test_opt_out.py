@@ -3,14 +3,25 @@ clear an opt-out, and which links stop working when a contact's address changes.
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
+from datetime import timedelta
 from html.parser import HTMLParser
 from typing import Any
 
 import pytest
 from support.api import Api, Reply, TenantHandle
-from survey_support import SentReview, make_review, send_review
+from survey_support import (
+    SentReview,
+    drain,
+    invoke_mail_handler,
+    mails_to,
+    make_review,
+    receive_all,
+    send_review,
+    token_in,
+)
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 ONE_CLICK = "List-Unsubscribe=One-Click"
@@ -252,3 +263,123 @@ def test_the_routes_are_in_the_document(tenant: TenantHandle) -> None:
     assert "post" in paths["/unsubscribe/{token}/resubscribe"]
     assert "text/html" in str(paths["/unsubscribe/{token}"]["get"]["responses"]["200"])
     assert re.search(r"403", str(paths["/unsubscribe/{token}/resubscribe"]["post"]["responses"]))
+
+
+# ----------------------------------------------------------------- links and the mail address
+
+
+def test_a_new_email_revokes_the_links_sent_to_the_old_one(
+    client: Any, sent: tuple[SentReview, str], tenant: TenantHandle
+) -> None:
+    review, token = sent
+    public = _public(tenant)
+    contact_id = review.contacts[0]["id"]
+    assert public.get(f"/r/{token}").status == 200
+    new_address = f"moved-{secrets.token_hex(4)}@client.example"
+    reply = tenant.api.patch(f"/contacts/{contact_id}", {"email": new_address})
+    assert reply.status == 200 and reply.json["email"] == new_address
+    assert "links_version" not in reply.json
+
+    # Whoever reads the old mailbox now holds dead links: the survey, its form and the opt-out.
+    opened = public.get(f"/r/{token}")
+    assert opened.status == 404 and "This link does not work" in opened.text
+    assert public.post(f"/r/{token}", {"comment": "from the old mailbox"}).status == 404
+    assert public.get(f"/unsubscribe/{token}").status == 404
+    assert public.call("POST", f"/unsubscribe/{token}", raw=ONE_CLICK, headers=FORM).status == 404
+    assert _contact(review)["unsubscribed"] is False
+
+    # A resend mails the new address a new link, which works.
+    reply = tenant.api.post(f"/reviews/{review.review_id}/resend", {"contact_ids": [contact_id]})
+    assert reply.status == 202, reply.body
+    drain(client)
+    (mail,) = mails_to(new_address)
+    fresh = token_in(mail)
+    assert fresh != token
+    assert public.get(f"/r/{fresh}").status == 200
+    assert public.get(f"/r/{token}").status == 404
+
+
+def test_saving_the_same_email_keeps_the_links(
+    sent: tuple[SentReview, str], tenant: TenantHandle
+) -> None:
+    review, token = sent
+    contact = review.contacts[0]
+    reply = tenant.api.patch(
+        f"/contacts/{contact['id']}", {"email": contact["email"], "title": "CTO"}
+    )
+    assert reply.status == 200 and reply.json["title"] == "CTO"
+    assert _public(tenant).get(f"/r/{token}").status == 200
+
+
+def test_a_resend_after_the_window_mails_a_new_link_and_never_reopens_the_old(
+    client: Any,
+    sent: tuple[SentReview, str],
+    tenant: TenantHandle,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from chalicelib.services import surveys
+
+    review, token = sent
+    public = _public(tenant)
+    contact = review.contacts[0]
+    later = surveys.now() + timedelta(days=surveys.WINDOW_DAYS + 1)
+    monkeypatch.setattr(surveys, "clock", lambda: later)
+    assert public.get(f"/r/{token}").status == 410
+
+    reply = tenant.api.post(f"/reviews/{review.review_id}/resend", {"contact_ids": [contact["id"]]})
+    assert reply.status == 202, reply.body
+    drain(client)
+    mails = mails_to(contact["email"])
+    assert len(mails) == 2
+    fresh = token_in(mails[-1])
+    assert fresh != token
+    assert public.get(f"/r/{fresh}").status == 200
+    # The resend opened a new window on the invitation; the old link stays closed.
+    old = public.get(f"/r/{token}")
+    assert old.status == 410 and "This survey has closed" in old.text
+    assert public.post(f"/r/{token}", {"comment": "late"}).status == 410
+
+
+def test_a_link_whose_delivery_ended_unknown_still_expires(
+    client: Any, tenant: TenantHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The provider timed out after the request left: the mail may have arrived, with its link,
+    but no send was recorded, so the invitation never got a window. The link still closes."""
+    from chalicelib.mail import message
+    from chalicelib.services import surveys
+
+    review = make_review(tenant)
+    reply = tenant.api.post(f"/reviews/{review.review_id}/send")
+    assert reply.status == 202, reply.body
+    issued: list[str] = []
+    real_issue = surveys.issue_token
+
+    def recording(*args: Any, **kwargs: Any) -> str:
+        issued.append(real_issue(*args, **kwargs))
+        return issued[-1]
+
+    def timeout(mail: Any, smtp: Any = None) -> str:
+        raise TimeoutError("read timed out")
+
+    real_send = message.send
+    monkeypatch.setattr(surveys, "issue_token", recording)
+    monkeypatch.setattr(message, "send", timeout)
+    queued = receive_all()  # the queue is shared: other tests' events may be on it too
+    ours = [m for m in queued if json.loads(m["Body"]).get("survey_id") == review.review_id]
+    assert invoke_mail_handler(client, ours) == {"batchItemFailures": []}
+    monkeypatch.setattr(message, "send", real_send)
+    assert invoke_mail_handler(client, [m for m in queued if m not in ours]) == {
+        "batchItemFailures": []
+    }
+    row = tenant.api.get(f"/reviews/{review.review_id}/analytics").json["recipients"][0]
+    assert row["delivery"] == "unknown" and row["window_closes_at"] is None
+    (token,) = issued  # the link that may be in the client's inbox
+
+    public = _public(tenant)
+    assert public.get(f"/r/{token}").status == 200
+    later = surveys.now() + timedelta(days=surveys.WINDOW_DAYS, seconds=1)
+    monkeypatch.setattr(surveys, "clock", lambda: later)
+    assert public.get(f"/r/{token}").status == 410
+    assert public.post(f"/r/{token}", {"comment": "late"}).status == 410
+    # Its opt-out keeps working for the token's whole life.
+    assert public.call("POST", f"/unsubscribe/{token}", raw=ONE_CLICK, headers=FORM).status == 200
