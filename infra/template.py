@@ -528,6 +528,9 @@ def role(settings: Settings) -> Json:
             ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
             [_sub("${DocumentsBucket.Arn}/*")],
         ),
+        # Listing a review's prefix (its files are deleted with the account) and a 404 rather
+        # than a 403 when a confirmed upload has not arrived.
+        _statement("DocumentsList", ["s3:ListBucket"], [_sub("${DocumentsBucket.Arn}")]),
     ]
     return {
         ROLE: {
