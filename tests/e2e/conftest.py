@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from e2e.browser import browser  # noqa: F401 - one Chromium for the whole session
 from support.api import Reply
 
 from pulse_local.stack import free_port

@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import os
 import secrets
-import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,26 +14,8 @@ if TYPE_CHECKING:
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-]
 OUT = Path(__file__).resolve().parents[2] / "test-output" / "charts"
 PASSWORD = "charts-password-123"
-
-
-def _chromium_or_skip() -> str:
-    path = CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium")
-    if not path:
-        if os.environ.get("PULSE_REQUIRE_BROWSER") == "1":
-            pytest.fail("Chromium is required (PULSE_REQUIRE_BROWSER=1) but not installed")
-        pytest.skip("Chromium is not installed")
-    return path
 
 
 def _signup(stack: LocalStack) -> Http:
@@ -70,19 +50,6 @@ def _data(api: Http) -> str:
     for level in (3, 5):
         assert api.post(f"/accounts/{first}/pulses", {"level": level}).status == 201
     return first
-
-
-@pytest.fixture(scope="module")
-def browser() -> Any:
-    executable = _chromium_or_skip()
-    from playwright import sync_api  # a dev dependency: missing it is a broken install, not a skip
-
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=executable, args=ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def test_each_chart_renders_in_chromium(stack: LocalStack, browser: Any) -> None:

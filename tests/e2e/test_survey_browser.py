@@ -2,8 +2,9 @@
 
 Staff send a review over the API; the local event runner hands the mail queue to the real
 handler; the raw mail moto recorded is read back and parsed; its link is opened at phone width
-(375 px), scored by keyboard only, and submitted; the thank-you page shows; and the answer is in
-the review's analytics and the account's dashboard data. A screenshot is saved under
+(375 px), scored by keyboard only, and submitted; the thank-you page shows; axe-core finds no
+serious or critical violation on either page; and the answer is in the review's analytics and the
+account's dashboard data. A screenshot is saved under
 ``test-output/``.
 
 Without ``/usr/bin/chromium`` the test is skipped — unless ``PULSE_REQUIRE_BROWSER=1`` (set by
@@ -12,7 +13,6 @@ Without ``/usr/bin/chromium`` the test is skipped — unless ``PULSE_REQUIRE_BRO
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 import time
@@ -22,28 +22,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from e2e.browser import assert_accessible
 
 if TYPE_CHECKING:
     from e2e.conftest import Http, LocalStack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
-CHROMIUM = Path("/usr/bin/chromium")
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
 WIDTH, HEIGHT = 375, 812
 LINK = re.compile(r"https?://[^\s<>\"]+/r/[A-Za-z0-9_-]{43}")
 # Keyboard answers: question id -> score (1-5), and NPS.
 SCORES = {"service": 4, "relationship": 5, "value": 3, "quality": 4}
 NPS = 9
-
-
-def _require_browser() -> None:
-    if CHROMIUM.exists():
-        return
-    message = f"{CHROMIUM} is missing (apt-get install chromium)"
-    if os.environ.get("PULSE_REQUIRE_BROWSER") == "1":
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 def _raw_mails_to(stack: LocalStack, address: str) -> list[EmailMessage]:
@@ -93,10 +84,7 @@ def _choose(page: Any, name: str, value: int, first: int) -> None:
     assert checked == str(value), (name, checked)
 
 
-def test_client_scores_a_review_by_keyboard_on_a_phone(stack: LocalStack) -> None:
-    _require_browser()
-    from playwright.sync_api import sync_playwright
-
+def test_client_scores_a_review_by_keyboard_on_a_phone(stack: LocalStack, browser: Any) -> None:
     api = _staff(stack)
     account = api.post("/accounts", {"name": f"Browser Co {secrets.token_hex(3)}"})
     assert account.status == 201, account.body
@@ -135,59 +123,45 @@ def test_client_scores_a_review_by_keyboard_on_a_phone(stack: LocalStack) -> Non
     link = match.group(0)
 
     OUTPUT.mkdir(exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--no-first-run",
-                "--disable-sync",
-            ],
-        )
-        try:
-            context = browser.new_context(
-                viewport={"width": WIDTH, "height": HEIGHT},
-                device_scale_factor=2,
-                is_mobile=True,
-                has_touch=True,
-                java_script_enabled=False,  # the page must work without it
-            )
-            page = context.new_page()
-            console: list[str] = []
-            page.on("console", lambda m: console.append(m.text))
-            response = page.goto(link)
-            assert response is not None and response.status == 200
-            assert response.headers["referrer-policy"] == "no-referrer"
-            assert "default-src 'none'" in response.headers["content-security-policy"]
-            assert page.get_by_role("heading", name="Q3 business review").is_visible()
-            # No sideways scrolling at phone width (JavaScript is off for the page, not for
-            # the test's own probe, which runs in an isolated world).
-            width = page.evaluate("document.documentElement.scrollWidth")
-            assert width <= WIDTH, f"page is {width}px wide at {WIDTH}px"
+    context = browser.new_context(
+        viewport={"width": WIDTH, "height": HEIGHT},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        java_script_enabled=False,  # the page must work without it
+    )
+    page = context.new_page()
+    console: list[str] = []
+    page.on("console", lambda m: console.append(m.text))
+    response = page.goto(link)
+    assert response is not None and response.status == 200
+    assert response.headers["referrer-policy"] == "no-referrer"
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+    assert page.get_by_role("heading", name="Q3 business review").is_visible()
+    # No sideways scrolling at phone width (JavaScript is off for the page, not for
+    # the test's own probe, which runs in an isolated world).
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= WIDTH, f"page is {width}px wide at {WIDTH}px"
 
-            for qid, score in SCORES.items():
-                _choose(page, f"scores.{qid}", score, first=1)
-            _choose(page, "nps", NPS, first=0)
-            _tab_to(page, "comment")
-            page.keyboard.type("Clear report, thank you.")
-            _tab_to(page, "follow_up")
-            page.keyboard.press("Space")
-            page.screenshot(path=str(OUTPUT / "survey-375-filled.png"), full_page=True)
-            page.keyboard.press("Tab")
-            focused = page.evaluate(
-                "document.activeElement.tagName + ':' + document.activeElement.type"
-            )
-            assert focused == "BUTTON:submit", focused
-            with page.expect_navigation():
-                page.keyboard.press("Enter")
-            assert page.get_by_role("heading", name=re.compile("Thank you")).is_visible()
-            page.screenshot(path=str(OUTPUT / "survey-375-thanks.png"), full_page=True)
-            assert not [c for c in console if "Content Security Policy" in c], console
-        finally:
-            browser.close()
+    for qid, score in SCORES.items():
+        _choose(page, f"scores.{qid}", score, first=1)
+    _choose(page, "nps", NPS, first=0)
+    _tab_to(page, "comment")
+    page.keyboard.type("Clear report, thank you.")
+    _tab_to(page, "follow_up")
+    page.keyboard.press("Space")
+    assert_accessible(page, "the survey page", scripts_off=True)
+    page.screenshot(path=str(OUTPUT / "survey-375-filled.png"), full_page=True)
+    page.keyboard.press("Tab")
+    focused = page.evaluate("document.activeElement.tagName + ':' + document.activeElement.type")
+    assert focused == "BUTTON:submit", focused
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert page.get_by_role("heading", name=re.compile("Thank you")).is_visible()
+    assert_accessible(page, "the thank-you page", scripts_off=True)
+    page.screenshot(path=str(OUTPUT / "survey-375-thanks.png"), full_page=True)
+    assert not [c for c in console if "Content Security Policy" in c], console
+    context.close()
 
     analytics = api.get(f"/reviews/{review_id}/analytics").json
     (row,) = analytics["recipients"]
