@@ -13,6 +13,7 @@ from chalicelib.auth.tokens import Principal
 from chalicelib.domain import heartbeat as hb
 from chalicelib.services import benchmarks as benchmark_service
 from chalicelib.services import heartbeat as service
+from chalicelib.services import send_limits, surveys
 from chalicelib.store import heartbeat as store
 from chalicelib.store import tenants as tenant_store
 
@@ -121,11 +122,16 @@ def list_heartbeats(principal: Principal, query: PageQuery) -> dict[str, Any]:
     methods=["POST"],
     roles=ADMIN,
     status=202,
-    responses={409: "Not waiting for approval (already approved, sent or closed)"},
+    responses={
+        409: "Not waiting for approval (already approved, sent or closed)",
+        429: send_limits.BULK_SEND_429,
+    },
     tag="heartbeat",
 )
 def approve_heartbeat(principal: Principal, heartbeat_id: str) -> dict[str, Any]:
     """Approve a prepared round: it is sent to every active, subscribed contact of every account."""
+    store.get_round(principal.tenant_id, heartbeat_id)  # 404 before anything is counted
+    send_limits.check_bulk_send(principal.tenant_id, surveys.now())
     return service.approve(principal.tenant_id, heartbeat_id, principal.user_id).to_api()
 
 
@@ -135,12 +141,16 @@ def approve_heartbeat(principal: Principal, heartbeat_id: str) -> dict[str, Any]
     methods=["POST"],
     roles=ADMIN,
     status=202,
-    responses={409: "No heartbeat is open, or the contact cannot be mailed"},
+    responses={
+        409: "No heartbeat is open, or the contact cannot be mailed",
+        429: send_limits.BULK_SEND_429,
+    },
     tag="heartbeat",
 )
 def send_heartbeat_to_contact(principal: Principal, contact_id: str) -> dict[str, Any]:
     """Send the open heartbeat to one contact now (e.g. one added after the round went out)."""
     contact, account = contact_for(principal, contact_id)
+    send_limits.check_bulk_send(principal.tenant_id, surveys.now())
     return service.send_to_contact(principal.tenant_id, contact, account)
 
 

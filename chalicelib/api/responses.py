@@ -29,7 +29,8 @@ def error_body(code: str, message: str, fields: dict[str, str] | None = None) ->
 
 
 def error_response(exc: PulseError) -> Response:
-    headers = {"Retry-After": "30"} if exc.status == 429 else None
+    # A limit that knows when it ends says so; others ask for half a minute.
+    headers = {"Retry-After": str(getattr(exc, "retry_after", 30))} if exc.status == 429 else None
     return json_response(error_body(exc.code, exc.message, exc.fields), exc.status, headers)
 
 

@@ -17,6 +17,7 @@ from chalicelib.domain.entities import Account
 from chalicelib.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.services import review_insights as insight
 from chalicelib.services import reviews as service
+from chalicelib.services import send_limits, surveys
 from chalicelib.services.settings import tenant_settings
 from chalicelib.store import accounts as account_store
 from chalicelib.store import feedback, score_aggregates
@@ -347,20 +348,35 @@ def preview(principal: Principal, review_id: str) -> Response:
 # ------------------------------------------------------------------------------- sending
 
 
-@staff_route(bp, "/reviews/{review_id}/send", methods=["POST"], status=202, tag=TAG)
+@staff_route(
+    bp,
+    "/reviews/{review_id}/send",
+    methods=["POST"],
+    status=202,
+    responses={429: send_limits.BULK_SEND_429},
+    tag=TAG,
+)
 def send_review(principal: Principal, review_id: str) -> dict[str, Any]:
     """Send a draft to its recipients: one mail each, through the mail queue."""
     review, account = review_for(principal, review_id)
+    send_limits.check_bulk_send(principal.tenant_id, surveys.now())
     review, result = service.send(review, account)
     return result.to_api(review)
 
 
 @staff_route(
-    bp, "/reviews/{review_id}/resend", methods=["POST"], body=ResendBody, status=202, tag=TAG
+    bp,
+    "/reviews/{review_id}/resend",
+    methods=["POST"],
+    body=ResendBody,
+    status=202,
+    responses={429: send_limits.BULK_SEND_429},
+    tag=TAG,
 )
 def resend_review(principal: Principal, review_id: str, body: ResendBody) -> dict[str, Any]:
     """Send again to chosen contacts (recipients or new ones) with a fresh link and window."""
     review, account = review_for(principal, review_id)
+    send_limits.check_bulk_send(principal.tenant_id, surveys.now())
     review, result = service.resend(review, account, body.contact_ids)
     return result.to_api(review)
 

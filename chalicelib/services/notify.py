@@ -4,6 +4,8 @@ Every notification is stored (it is also the ledger that makes a retried notify 
 twice); the in-app list shows the kinds a user keeps on. Mail goes out after the record is
 written and is marked sent afterwards, so a crash between SES accepting the mail and the mark
 can repeat that one mail on retry — the only duplicate window, documented in docs/mail.md.
+Each mail takes one unit of the tenant's daily send quota (``send_limits``); once it is used up
+the notification is kept in-app only.
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.domain.entities import User
 from chalicelib.domain.tenant_settings import AlertDefaults
 from chalicelib.mail import message
 from chalicelib.observability import logger
+from chalicelib.services import send_limits
 from chalicelib.settings import get_settings
 from chalicelib.store import notifications as store
 from chalicelib.store.base import new_id, now_iso
@@ -83,7 +87,17 @@ def notify(tenant_id: str, users: Iterable[User], event: Event) -> int:
             user=user,
             **event.context,
         )
-        message.send(mail)
+        try:
+            unit = send_limits.take(tenant_id, datetime.now(UTC))
+        except send_limits.QuotaExceeded:
+            # The tenant's mail for today is used up: the notification stays in-app only.
+            logger.warning("daily send quota used up; notification not mailed")
+            continue
+        try:
+            message.send(mail)
+        except Exception:
+            send_limits.give_back(unit)
+            raise
         _mark_emailed(tenant_id, user.user_id, record.notification_id)
         sent += 1
         logger.info("notification mailed", extra={"kind": event.kind, "user_id": user.user_id})

@@ -40,7 +40,7 @@ from chalicelib.domain.tenant_settings import TenantSettings
 from chalicelib.errors import Conflict, Gone, NotFound, RateLimited
 from chalicelib.mail import message
 from chalicelib.observability import logger
-from chalicelib.services import notify
+from chalicelib.services import notify, send_limits
 from chalicelib.services.sender_identities import from_address as sender_from_address
 from chalicelib.services.settings import smtp_password, tenant_settings
 from chalicelib.settings import get_settings
@@ -583,7 +583,19 @@ def deliver(body: Mapping[str, Any]) -> str:
         return "not_needed"
     settings = tenant_settings(tenant_id)
     key = store.ledger_key(kind.name, inv.survey_id, inv.contact_id, purpose)
-    claim = store.claim(tenant_id, key, inv.contact_id, SEND_LEASE_SECONDS)
+    # The quota unit is taken before the claim: nothing that can fail or crash is added between
+    # claiming a send and handing it to the provider (a claim left there reads as "unknown").
+    try:
+        unit = send_limits.take(tenant_id, now())
+    except send_limits.QuotaExceeded:
+        return _over_quota(inv, purpose, variant)
+    try:
+        claim = store.claim(tenant_id, key, inv.contact_id, SEND_LEASE_SECONDS)
+    except Exception:
+        send_limits.give_back(unit)
+        raise
+    if claim.state != "claimed":
+        send_limits.give_back(unit)
     if claim.state == "sent":
         _after_send(inv, purpose, claim.sent_at or iso(now()), settings)
         return "duplicate"
@@ -605,11 +617,13 @@ def deliver(body: Mapping[str, Any]) -> str:
         transport = _transport(tenant_id, settings)
     except Exception:
         _give_back(tenant_id, key, claim.claim_id)
+        send_limits.give_back(unit)
         raise
     try:
         message_id = message.send(mail, smtp=transport)
     except _NOT_SENT:
         _give_back(tenant_id, key, claim.claim_id)
+        send_limits.give_back(unit)  # the provider surely has nothing: the unit is not spent
         raise
     except Exception:
         # The request may have reached the provider: never risk a second copy.
@@ -630,6 +644,17 @@ def deliver(body: Mapping[str, Any]) -> str:
     _after_send(inv, purpose, sent_at, settings)
     logger.info("survey mail sent", extra={"kind": kind.name, "purpose": purpose})
     return "sent"
+
+
+def _over_quota(inv: Invitation, purpose: str, variant: str) -> str:
+    """The tenant's daily quota is used up: an invite is held and queued again by the next
+    day's reminders run (``_remind``); a reminder is dropped (the next planned one still goes)."""
+    if variant == "invite":
+        if purpose.startswith("invite#") and int(purpose.split("#", 1)[1]) <= (inv.sent_round or 0):
+            return "duplicate"  # this round is out already: nothing to hold
+        store.hold(inv, (now().date() + timedelta(days=1)).isoformat())
+    logger.warning("daily send quota used up", extra={"variant": variant})
+    return "quota_exceeded"
 
 
 def _after_send(inv: Invitation, purpose: str, sent_at: str, settings: TenantSettings) -> None:
@@ -686,6 +711,11 @@ def _remind(ref: store.DueRef, on_date: date, outcome: ReminderOutcome) -> None:
         inv = store.get(ref.tenant_id, ref.kind, ref.survey_id, ref.contact_id)
     except NotFound:
         outcome.skipped += 1
+        return
+    if inv.delivery == store.HELD and inv.next_due_on and inv.next_due_on <= on_date.isoformat():
+        queue_invites([inv])  # before the release: a crash in between queues it twice, sends once
+        store.release_held(inv, from_due=inv.next_due_on)
+        outcome.queued += 1
         return
     if inv.next_step is None or inv.next_due_on is None or not inv.sent_at:
         outcome.skipped += 1

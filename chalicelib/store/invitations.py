@@ -99,7 +99,7 @@ class InvitationModel(Model):
     # Invite rounds: 1 for the first send, +1 per resend. ``sent_round`` is the last delivered.
     send_count = NumberAttribute(default=1)
     sent_round = NumberAttribute(null=True)
-    delivery = UnicodeAttribute(default="queued")  # queued | sent | unknown | skipped
+    delivery = UnicodeAttribute(default="queued")  # queued|sent|unknown|skipped|quota_exceeded
     first_sent_at = UnicodeAttribute(null=True)
     sent_at = UnicodeAttribute(null=True)
     window_closes_at = UnicodeAttribute(null=True)
@@ -342,6 +342,42 @@ def set_delivery(inv: Invitation, delivery: str) -> None:
         actions=[InvitationModel.delivery.set(delivery)],
         condition=InvitationModel.contact_id.exists(),
     )
+
+
+# Delivery of an invite refused by the tenant's daily send quota, until it is queued again.
+HELD = "quota_exceeded"
+
+
+def hold(inv: Invitation, retry_on: str) -> None:
+    """Mark an invite refused by the daily send quota and put it on the by-due index for
+    ``retry_on``, when the reminders job queues it again (replacing any pending reminder of an
+    earlier round: the new round's send plans its own)."""
+    ref = _due_ref(inv.key, inv.contact_id)
+    InvitationModel(inv.key, inv.contact_id).update(
+        actions=[
+            InvitationModel.delivery.set(HELD),
+            InvitationModel.next_due_on.set(retry_on),
+            InvitationModel.due_key.set(due_key(retry_on, _shard(ref))),
+            InvitationModel.due_ref.set(ref),
+        ],
+        condition=InvitationModel.contact_id.exists(),
+    )
+
+
+def release_held(inv: Invitation, *, from_due: str) -> bool:
+    """A held invite was queued again: back to "queued" and off the index, only if nobody
+    moved it since it was read."""
+    try:
+        InvitationModel(inv.key, inv.contact_id).update(
+            actions=[InvitationModel.delivery.set("queued"), *_clear_due_actions()],
+            condition=(InvitationModel.delivery == HELD)
+            & (InvitationModel.next_due_on == from_due),
+        )
+    except Exception as exc:
+        if is_condition_failure(exc):
+            return False
+        raise
+    return True
 
 
 def record_invite_sent(
