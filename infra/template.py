@@ -6,7 +6,9 @@ Generated, never hand-written, from the same definitions the app and the local s
 - every SQS queue (and its dead-letter queue and depth alarm) from ``chalicelib.queues.QUEUES``;
 - the Cognito user pool, app client and role groups (the groups of ``pulse_local.stack``);
 - the SES configuration set with bounce/complaint events to SNS, the documents bucket, the
-  signing secret, and one least-privilege IAM role for the functions.
+  signing secret, and one least-privilege IAM role for the functions;
+- a regional WAF web ACL on the API stage (per-IP rate limit on the public paths, AWS's common
+  rule set).
 
 ``chalice package --merge-template`` deep-merges this into its own template. Two things can only be
 done on the result, because they depend on which functions exist: :func:`finalize` points every
@@ -47,15 +49,26 @@ ALARM_TOPIC = "OpsAlarmTopic"
 RETAINED_STAGES = frozenset({"prod"})
 DLQ_MAX_RECEIVE_COUNT = 5
 
-# API Gateway stage throttling (requests per second, burst). Routes that fan out mail get far
-# less: one click sends to every recipient, and SES's sending rate and reputation are shared.
+# API Gateway stage throttling (requests per second, burst). The stage limit is shared by every
+# tenant, so fairness between tenants is the app's: bulk sends are limited per tenant and minute
+# and mail per tenant and day (chalicelib/services/send_limits.py). The gateway's own limit on
+# the routes that fan out mail is only a backstop, well above what one tenant may use.
 API_THROTTLE = {"ThrottlingRateLimit": 50, "ThrottlingBurstLimit": 100}
-BULK_SEND_THROTTLE = {"ThrottlingRateLimit": 1, "ThrottlingBurstLimit": 5}
+BULK_SEND_THROTTLE = {"ThrottlingRateLimit": 10, "ThrottlingBurstLimit": 20}
 BULK_SEND_ROUTES = (
     ("/reviews/{review_id}/send", "POST"),
     ("/reviews/{review_id}/resend", "POST"),
     ("/heartbeats/{heartbeat_id}/approve", "POST"),
+    ("/contacts/{contact_id}/heartbeat", "POST"),
 )
+# WAF in front of the API stage: requests per source IP and 5 minutes on the paths anyone can
+# call without a token (survey links, unsubscribe, sign-up, sign-in), then AWS's common rule set.
+WEB_ACL = "ApiWebAcl"
+# Chalice's SAM output: the REST API and its stage (a SAM referenceable property).
+REST_API = "RestAPI"
+PUBLIC_PATHS = ("/r/", "/unsubscribe/", "/signup", "/auth/")
+WAF_PUBLIC_RATE_LIMIT = 300
+WAF_RATE_WINDOW_SECONDS = 300
 # How many concurrent Lambdas each queue may drive (the event source's MaximumConcurrency; no
 # reserved concurrency there: throttled SQS invocations would count as receives and
 # dead-letter healthy messages). The mail queue is bounded by SES's sending rate.
@@ -599,11 +612,83 @@ PARAMETERS: Json = {
 }
 
 
+def _visibility(name: str) -> Json:
+    return {
+        "SampledRequestsEnabled": True,
+        "CloudWatchMetricsEnabled": True,
+        "MetricName": name,
+    }
+
+
+def _path_match(path: str) -> Json:
+    # CONTAINS: the path API Gateway shows WAF carries the stage name on the execute-api host
+    # (/api/r/…) and not on a custom domain (/r/…).
+    return {
+        "ByteMatchStatement": {
+            "SearchString": path,
+            "FieldToMatch": {"UriPath": {}},
+            "TextTransformations": [{"Priority": 0, "Type": "LOWERCASE"}],
+            "PositionalConstraint": "CONTAINS",
+        }
+    }
+
+
+def waf(settings: Settings) -> Json:
+    """A regional web ACL on the API stage: a rate-based rule per source IP on the public paths
+    and AWS's common rule set (body size counted only: the app takes bodies up to 256 KB)."""
+    prefix = settings.resource_prefix
+    rules = [
+        {
+            "Name": "public-paths-per-ip",
+            "Priority": 0,
+            "Action": {"Block": {}},
+            "Statement": {
+                "RateBasedStatement": {
+                    "Limit": WAF_PUBLIC_RATE_LIMIT,
+                    "EvaluationWindowSec": WAF_RATE_WINDOW_SECONDS,
+                    "AggregateKeyType": "IP",
+                    "ScopeDownStatement": {
+                        "OrStatement": {"Statements": [_path_match(p) for p in PUBLIC_PATHS]}
+                    },
+                }
+            },
+            "VisibilityConfig": _visibility(f"{prefix}-public-paths-per-ip"),
+        },
+        {
+            "Name": "aws-common-rule-set",
+            "Priority": 1,
+            "OverrideAction": {"None": {}},
+            "Statement": {
+                "ManagedRuleGroupStatement": {
+                    "VendorName": "AWS",
+                    "Name": "AWSManagedRulesCommonRuleSet",
+                    "RuleActionOverrides": [
+                        {"Name": "SizeRestrictions_BODY", "ActionToUse": {"Count": {}}}
+                    ],
+                }
+            },
+            "VisibilityConfig": _visibility(f"{prefix}-aws-common-rule-set"),
+        },
+    ]
+    return {
+        WEB_ACL: {
+            "Type": "AWS::WAFv2::WebACL",
+            "Properties": {
+                "Name": f"{prefix}-api",
+                "Scope": "REGIONAL",
+                "DefaultAction": {"Allow": {}},
+                "Rules": rules,
+                "VisibilityConfig": _visibility(f"{prefix}-api"),
+            },
+        },
+    }
+
+
 def build(stage: str) -> Json:
     """The merge template for one stage."""
     settings = stage_settings(stage)
     resources: Json = {}
-    for part in (tables, queues, cognito, mail, storage, role):
+    for part in (tables, queues, cognito, mail, storage, role, waf):
         resources.update(part(settings))
     resources[ALARM_TOPIC] = {
         "Type": "AWS::SNS::Topic",
@@ -682,6 +767,7 @@ def finalize(sam: Json) -> Json:
     """Post-process ``chalice package``'s merged SAM template in place (and return it).
 
     - every function runs as :data:`ROLE` (Chalice only knows a placeholder ARN);
+    - the web ACL is associated with the API's stage;
     - every SQS event gets ``FunctionResponseTypes: [ReportBatchItemFailures]`` (Chalice never
       sets it, and without it a returned ``batchItemFailures`` deletes the failed messages too);
     - an SQS or SNS event on one of our queues or topics references the resource, so
@@ -691,6 +777,7 @@ def finalize(sam: Json) -> Json:
     """
     _fix_log_groups(sam)
     _throttle_api(sam)
+    _protect_api(sam)
     queues = _named(sam, "AWS::SQS::Queue", "QueueName")
     topics = _named(sam, "AWS::SNS::Topic", "TopicName")
     for resource in sam.get("Resources", {}).values():
@@ -733,6 +820,30 @@ def _queue_short_name(queue: Any) -> str | None:
 def _method_path(route: str) -> str:
     """API Gateway's MethodSettings path: "/" inside the path written "~1"."""
     return "/" + route.lstrip("/").replace("/", "~1")
+
+
+WEB_ACL_ASSOCIATION = "ApiWebAclAssociation"
+
+
+def _protect_api(sam: Json) -> None:
+    """Associate the web ACL with Chalice's API stage (only Chalice's template has the API)."""
+    resources = sam.get("Resources", {})
+    if (
+        resources.get(REST_API, {}).get("Type") != "AWS::Serverless::Api"
+        or WEB_ACL not in resources
+    ):
+        return
+    resources[WEB_ACL_ASSOCIATION] = {
+        "Type": "AWS::WAFv2::WebACLAssociation",
+        "Properties": {
+            # ${RestAPI.Stage} is the stage SAM creates, so the association waits for it.
+            "ResourceArn": _sub(
+                "arn:${AWS::Partition}:apigateway:${AWS::Region}::/restapis/"
+                f"${{{REST_API}}}/stages/${{{REST_API}.Stage}}"
+            ),
+            "WebACLArn": _arn(WEB_ACL),
+        },
+    }
 
 
 def _throttle_api(sam: Json) -> None:

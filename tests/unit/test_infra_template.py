@@ -363,3 +363,48 @@ def test_role_policy_fits_iams_inline_limit() -> None:
     policies = _resolved(doc["Resources"][template.ROLE]["Properties"]["Policies"], doc)
     size = sum(len(json.dumps(p["PolicyDocument"], separators=(",", ":"))) for p in policies)
     assert size < 10_240 * 0.9, f"{size} characters: switch Tables to a name-prefix ARN"
+
+
+def test_a_web_acl_limits_each_source_ip_on_the_public_paths(
+    built: tuple[str, dict[str, Any]],
+) -> None:
+    _, doc = built
+    ((acl_id, acl),) = _of_type(doc, "AWS::WAFv2::WebACL").items()
+    props = acl["Properties"]
+    assert props["Scope"] == "REGIONAL" and props["DefaultAction"] == {"Allow": {}}
+    rules = {r["Name"]: r for r in props["Rules"]}
+    rate = rules["public-paths-per-ip"]
+    assert rate["Action"] == {"Block": {}}
+    statement = rate["Statement"]["RateBasedStatement"]
+    assert statement["AggregateKeyType"] == "IP"
+    assert statement["Limit"] == 300 and statement["EvaluationWindowSec"] == 300
+    paths = {
+        s["ByteMatchStatement"]["SearchString"]
+        for s in statement["ScopeDownStatement"]["OrStatement"]["Statements"]
+    }
+    assert paths == {"/r/", "/unsubscribe/", "/signup", "/auth/"}
+    common = rules["aws-common-rule-set"]["Statement"]["ManagedRuleGroupStatement"]
+    assert common["Name"] == "AWSManagedRulesCommonRuleSet"
+    # Bodies up to the app's own limit pass: the rule set's 8 KB body rule only counts.
+    assert {"Name": "SizeRestrictions_BODY", "ActionToUse": {"Count": {}}} in common[
+        "RuleActionOverrides"
+    ]
+    # Associated with the API stage Chalice's SAM template creates, once there is one.
+    assert not _of_type(doc, "AWS::WAFv2::WebACLAssociation")
+    sam = template.build("dev")
+    sam["Resources"][template.REST_API] = {
+        "Type": "AWS::Serverless::Api",
+        "Properties": {"StageName": "api"},
+    }
+    (association,) = _of_type(template.finalize(sam), "AWS::WAFv2::WebACLAssociation").values()
+    assert association["Properties"]["WebACLArn"] == {"Fn::GetAtt": [acl_id, "Arn"]}
+    arn = association["Properties"]["ResourceArn"]["Fn::Sub"]
+    assert arn.endswith("::/restapis/${RestAPI}/stages/${RestAPI.Stage}")
+
+
+def test_bulk_send_throttle_is_a_backstop_not_the_tenant_limit() -> None:
+    """Fairness between tenants is the app's per-tenant limit; the gateway's throttle on the
+    bulk routes must let several tenants send at once."""
+    assert template.BULK_SEND_THROTTLE["ThrottlingRateLimit"] >= 10
+    routes = {path for path, _ in template.BULK_SEND_ROUTES}
+    assert "/contacts/{contact_id}/heartbeat" in routes
