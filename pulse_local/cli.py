@@ -316,6 +316,30 @@ def cmd_tenants_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_tenants_set_quota(args: argparse.Namespace) -> int:
+    """An operator's daily send quota for one tenant (no API can set it)."""
+    _load_app()
+    from chalicelib.errors import NotFound
+    from chalicelib.services import send_limits
+    from chalicelib.store.tenants import get_tenant
+
+    try:
+        get_tenant(args.tenant_id)
+    except NotFound:
+        print(f"pulse tenants set-quota: no tenant {args.tenant_id!r}", file=sys.stderr)
+        return 1
+    if args.default:
+        send_limits.set_quota(args.tenant_id, None)
+    elif args.quota is None or args.quota < 0:
+        print("pulse tenants set-quota: give a quota of 0 or more, or --default", file=sys.stderr)
+        return 2
+    else:
+        send_limits.set_quota(args.tenant_id, args.quota)
+    quota = send_limits.quota_of(args.tenant_id)
+    print(json.dumps({"tenant_id": args.tenant_id, "daily_send_quota": quota}))
+    return 0
+
+
 def cmd_outbox(args: argparse.Namespace) -> int:
     from chalicelib.mail.outbox import fetch_sent, select
 
@@ -379,6 +403,11 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--city", default="Seattle")
     create.add_argument("--staff-size", type=int, default=50)
     create.set_defaults(func=cmd_tenants_create)
+    quota = tenants.add_parser("set-quota", help="set a tenant's daily send quota (operators)")
+    quota.add_argument("tenant_id")
+    quota.add_argument("quota", type=int, nargs="?", help="mails per UTC day (0 stops sending)")
+    quota.add_argument("--default", action="store_true", help="back to the deployment default")
+    quota.set_defaults(func=cmd_tenants_set_quota)
 
     outbox = commands.add_parser("outbox", help="mail SES accepted in the local stack")
     outbox.add_argument("--endpoint", help="moto URL (default: $AWS_ENDPOINT_URL or :5000)")

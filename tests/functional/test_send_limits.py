@@ -167,3 +167,16 @@ def test_a_notification_over_quota_stays_in_app(tenant: TenantHandle) -> None:
     # With the quota back, the next notification is mailed again.
     assert notify.notify(tenant.tenant_id, [admin], event) == 1
     assert len(mails_to(admin.email)) == before + 1
+
+
+def test_an_operator_sets_and_clears_a_tenants_quota_from_the_cli(
+    tenant: TenantHandle, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pulse_local import cli
+
+    assert cli.main(["tenants", "set-quota", tenant.tenant_id, "25"]) == 0
+    assert '"daily_send_quota": 25' in capsys.readouterr().out
+    assert send_limits.quota_of(tenant.tenant_id) == 25
+    assert cli.main(["tenants", "set-quota", tenant.tenant_id, "--default"]) == 0
+    assert send_limits.quota_of(tenant.tenant_id) == get_settings().tenant_daily_send_quota
+    assert cli.main(["tenants", "set-quota", "t_nobody", "5"]) == 1
