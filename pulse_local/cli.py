@@ -71,18 +71,6 @@ def _chalice_config(app_obj: Any) -> Any:
     )
 
 
-def _any_method_handler() -> Any:
-    from chalice.local import ChaliceRequestHandler
-
-    class AnyMethodHandler(ChaliceRequestHandler):
-        def __getattr__(self, name: str) -> Any:
-            if name.startswith("do_"):
-                return self._generic_handle
-            raise AttributeError(name)
-
-    return AnyMethodHandler
-
-
 def _banner(port: int, moto_port: int, env: dict[str, str], demo: bool) -> str:
     from pulse_local import demo as demo_data
 
@@ -161,6 +149,7 @@ def cmd_local(args: argparse.Namespace) -> int:
         from chalice.local import create_local_server
 
         from chalicelib.settings import get_settings
+        from pulse_local.gateway import request_handler
         from pulse_local.runner import Runner
 
         # The stage's variables from .chalice/config.json, as `chalice local` would set them,
@@ -186,11 +175,11 @@ def cmd_local(args: argparse.Namespace) -> int:
         runner.start()
         try:
             server = create_local_server(app_obj, config, HOST, args.port)
-            # chalice's dev server answers methods it has no do_X for (TRACE, QUERY, …) with
-            # its own 501; API Gateway refuses them as a client error. Route every method to
-            # the gateway so the app's routing answers (405 for a known path).
+            # Every method reaches the gateway (the dev server would answer TRACE, QUERY, …
+            # with its own 501), and routing misses get Pulse's error shape, as API Gateway's
+            # GatewayResponses give them on AWS (pulse_local/gateway.py).
             server.server.RequestHandlerClass = functools.partial(
-                _any_method_handler(), app_object=app_obj, config=config
+                request_handler(), app_object=app_obj, config=config
             )
         except OSError as exc:
             print(f"pulse local: cannot serve on {HOST}:{args.port}: {exc}", file=sys.stderr)

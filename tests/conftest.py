@@ -48,5 +48,11 @@ def chalice_app(aws: dict[str, str]) -> Any:
 def client(chalice_app: Any) -> Iterator[Any]:
     from chalice.test import Client
 
+    from pulse_local.gateway import PulseGateway
+
     with Client(chalice_app, stage_name="test") as test_client:
+        # The gateway's answers for routing misses as the local server and API Gateway (with
+        # the template's GatewayResponses) give them: 404/405 in Pulse's error shape.
+        http = test_client.http
+        http._local_gateway = PulseGateway(chalice_app, http._config)
         yield test_client

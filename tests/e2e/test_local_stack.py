@@ -203,3 +203,20 @@ def test_local_outbox_shows_sent_mail_with_links(stack: LocalStack) -> None:
     )
     assert f"How are we doing? {marker}" in cli.stdout
     assert f"link: {link}" in cli.stdout
+
+
+def test_unknown_routes_and_methods_answer_the_error_shape(stack: LocalStack) -> None:
+    """Not Chalice's 403 "Missing Authentication Token": what API Gateway answers with the
+    template's GatewayResponses, in Pulse's error shape."""
+    admin = stack.http.login(stack.demo_logins["admin"], stack.demo_password)
+    for api in (stack.http, admin):
+        unknown = api.get("/no-such-route")
+        assert unknown.status == 404, unknown.body
+        assert unknown.json == {"error": {"code": "not_found", "message": "no such route"}}
+        assert unknown.headers["Content-Type"] == "application/json"
+        assert unknown.headers["Access-Control-Allow-Origin"] == "*"
+    for method in ("PUT", "TRACE"):
+        wrong = stack.http.call(method, "/health")
+        assert wrong.status == 405, (method, wrong.body)
+        assert wrong.json["error"]["code"] == "method_not_allowed"
+        assert wrong.headers["Allow"] == "GET"

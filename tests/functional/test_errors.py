@@ -245,18 +245,33 @@ def test_unknown_id_is_404_with_the_error_shape(tenant: TenantHandle) -> None:
     assert error_of(reply)["code"] == "not_found"
 
 
-def test_unknown_route_answers_like_api_gateway(api_anonymous: Api, tenant: TenantHandle) -> None:
-    """Routing misses are answered by Chalice (locally) and API Gateway (on AWS) before the
-    app runs, so they do not carry Pulse's error shape: 403 "Missing Authentication Token"
-    for an unknown path, 405 for a known path with another method."""
+def test_unknown_route_answers_404_in_the_error_shape(
+    api_anonymous: Api, tenant: TenantHandle
+) -> None:
+    """Routing misses are answered by the gateway before the app runs; with the template's
+    GatewayResponses (and locally, pulse_local/gateway.py) they carry Pulse's error shape:
+    404 for an unknown path, with or without a token, never the token echoed back."""
     unknown = api_anonymous.get("/no-such-route")
-    assert unknown.status == 403
-    assert unknown.json == {"message": "Missing Authentication Token"}
-    # With an Authorization header, Chalice (like API Gateway) echoes that header back in the
-    # message. It reaches only the caller who sent it, but it is the token: keep clients from
-    # logging these bodies.
-    with_token = tenant.api.get("/no-such-route")
-    assert with_token.status == 403
+    assert unknown.status == 404
+    assert unknown.json == {"error": {"code": "not_found", "message": "no such route"}}
+    assert unknown.headers["Access-Control-Allow-Origin"] == "*"
+    with_token = tenant.api.get("/no-such-route/deeper?x=1")
+    assert with_token.status == 404
+    assert with_token.json["error"]["code"] == "not_found"
+    assert tenant.api.token is not None and tenant.api.token not in with_token.text
+    # A known path with a trailing slash is the same resource, as on API Gateway.
+    assert api_anonymous.get("/health/").status == 200
+
+
+def test_known_path_with_another_method_answers_405_in_the_error_shape(
+    api_anonymous: Api, tenant: TenantHandle
+) -> None:
     wrong_method = api_anonymous.call("PUT", "/health")
     assert wrong_method.status == 405
-    assert wrong_method.json["Code"] == "MethodNotAllowedError"
+    assert wrong_method.json["error"]["code"] == "method_not_allowed"
+    assert wrong_method.headers["Allow"] == "GET"
+    # Refused before the app runs: a staff path answers 405 whoever asks.
+    for api in (api_anonymous, tenant.api):
+        reply = api.call("PUT", "/accounts")
+        assert reply.status == 405
+        assert set(reply.headers["Allow"].split(", ")) >= {"GET", "POST"}
