@@ -6,8 +6,9 @@
     pulse tenants create --company ... --admin-email ... --password ...
     pulse outbox [--endpoint URL] [--to ADDRESS] [--limit N] [--json]
 
-Everything except ``local`` acts on the environment it is given: the variables of a running
-local stack (``pulse local`` prints them) or of an AWS deployment.
+Everything except ``local`` acts on the environment it is given: an AWS deployment's when
+``PULSE_RESOURCE_PREFIX`` is set, else the running local stack's, which ``pulse local`` records in
+``.pulse-local.json`` (mode 0600, removed when it stops; ``PULSE_LOCAL_STATE`` names another file).
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ import signal
 import socket
 import sys
 import threading
+import time
 import warnings
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -32,6 +35,93 @@ LOCAL_STAGE = "local"
 HOST = "127.0.0.1"
 
 log = logging.getLogger("local_stack")  # see runner.py for why not "pulse…"
+
+NO_STACK = "no local stack is running: start it with `make run`"
+
+
+class NoStack(Exception):
+    """The command needs the local stack's environment and no stack is running."""
+
+
+# --------------------------------------------------------------------------------------------
+# The running stack's environment, for the other commands
+
+
+def state_path() -> Path:
+    return Path(os.environ.get("PULSE_LOCAL_STATE") or ROOT / ".pulse-local.json")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _reachable(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or HOST, parts.port or 80), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def read_state(path: Path | None = None) -> dict[str, Any] | None:
+    """The recorded stack, or None when there is none or it is no longer running (a stack
+    killed without cleanup leaves its file behind: its process and moto are gone)."""
+    path = path or state_path()
+    try:
+        state = json.loads(path.read_text())
+        pid = int(state["pid"])
+        env = {str(k): str(v) for k, v in dict(state["environment"]).items()}
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if not _pid_alive(pid) or not _reachable(env.get("AWS_ENDPOINT_URL", "")):
+        return None
+    return {**state, "pid": pid, "environment": env}
+
+
+def write_state(env: dict[str, str], api_url: str, path: Path | None = None) -> Path:
+    """Record this stack's environment (dummy credentials included) for the other commands:
+    readable by the owner only, replaced atomically."""
+    path = path or state_path()
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump({"pid": os.getpid(), "api": api_url, "environment": env}, handle, indent=2)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+    return path
+
+
+def remove_state(path: Path | None = None) -> None:
+    """Remove the record if it is this process's (never another running stack's)."""
+    path = path or state_path()
+    try:
+        if int(json.loads(path.read_text())["pid"]) == os.getpid():
+            path.unlink()
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+
+
+def use_stack_environment() -> None:
+    """Point this process at the running local stack, unless it is given a deployment's
+    environment. Raises NoStack when neither is there."""
+    if os.environ.get("PULSE_RESOURCE_PREFIX"):
+        return
+    state = read_state()
+    if state is None:
+        raise NoStack(NO_STACK)
+    os.environ.update(state["environment"])
+    from chalicelib.settings import get_settings
+
+    get_settings.cache_clear()
 
 
 # --------------------------------------------------------------------------------------------
@@ -71,7 +161,7 @@ def _chalice_config(app_obj: Any) -> Any:
     )
 
 
-def _banner(port: int, moto_port: int, env: dict[str, str], demo: bool) -> str:
+def _banner(port: int, moto_port: int, env: dict[str, str], demo: bool, state: Path) -> str:
     from pulse_local import demo as demo_data
 
     url = f"http://{HOST}:{port}"
@@ -104,9 +194,10 @@ def _banner(port: int, moto_port: int, env: dict[str, str], demo: bool) -> str:
         "  DATA LIVES IN MEMORY: everything (demo data, sign-ups, sent mail) is lost when this",
         "  process exits. Ctrl-C stops the API, the event runner and moto.",
         "",
-        "  Other `pulse` commands against this stack need its environment, e.g.:",
-        f"    env AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing {exports} \\",
-        "      pulse jobs list",
+        "  Other `pulse` commands (pulse jobs run NAME --date D, pulse outbox, …) find this",
+        f"  stack from any terminal through {state.name} (removed when it stops).",
+        "  Other tools (aws CLI, boto3) need its environment:",
+        f"    env AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing {exports}",
         "",
     ]
     return "\n".join(lines)
@@ -121,6 +212,14 @@ def cmd_local(args: argparse.Namespace) -> int:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     # Powertools warns on every invocation that publishes no metric; locally that is noise.
     warnings.filterwarnings("ignore", message="No application metrics to publish")
+    running = read_state()
+    if running is not None:
+        print(
+            f"pulse local: a local stack is already running (pid {running['pid']}, "
+            f"{running.get('api', '')}); stop it first",
+            file=sys.stderr,
+        )
+        return 2
     for port in (args.port, args.moto_port):
         if not _port_free(port):
             print(f"pulse local: port {port} on {HOST} is in use", file=sys.stderr)
@@ -187,13 +286,17 @@ def cmd_local(args: argparse.Namespace) -> int:
         server_thread = threading.Thread(
             target=server.server.serve_forever, name="pulse-http", daemon=True
         )
+        # Recorded before the API answers: whoever sees /health can run the other commands.
+        recorded = {**env, **{k: os.environ[k] for k in config.environment_variables or {}}}
+        state_file = write_state(recorded, f"http://{HOST}:{args.port}")
         server_thread.start()
-        print(_banner(args.port, args.moto_port, env, not args.no_demo), flush=True)
+        print(_banner(args.port, args.moto_port, env, not args.no_demo, state_file), flush=True)
         while not stop.wait(0.5):
             pass
         print("\nstopping: API, event runner, moto …", flush=True)
         return 0
     finally:
+        remove_state()
         if server is not None:
             server.shutdown()
             server.server.server_close()
@@ -228,20 +331,35 @@ def cmd_jobs_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress(message: str) -> None:
+    print(f"  {message}", file=sys.stderr, flush=True)
+
+
 def cmd_jobs_run(args: argparse.Namespace) -> int:
     _load_app()
-    from chalicelib.jobs.registry import run
+    from chalicelib.jobs.registry import JOBS, run
 
-    try:
-        summary = run(args.name, date.fromisoformat(args.date))
-    except KeyError as exc:
-        print(f"pulse jobs run: {exc.args[0]}", file=sys.stderr)
+    if args.name not in JOBS:
+        print(
+            f"pulse jobs run: unknown job {args.name!r}; known: {', '.join(sorted(JOBS))}",
+            file=sys.stderr,
+        )
         return 2
+    started = time.monotonic()
+    print(f"{args.name} for {args.date}: running …", file=sys.stderr, flush=True)
+    summary = run(args.name, date.fromisoformat(args.date), on_progress=_progress)
+    print(
+        f"{args.name} for {args.date}: done in {time.monotonic() - started:.1f} s",
+        file=sys.stderr,
+        flush=True,
+    )
     print(json.dumps(summary, indent=2, default=str))
     return 0
 
 
-def replay_dead_letters(short: str, limit: int | None = None) -> int:
+def replay_dead_letters(
+    short: str, limit: int | None = None, progress: Callable[[str], None] | None = None
+) -> int:
     """Move messages from ``<queue>-dlq`` back to ``<queue>`` (what SQS's redrive
     ``start_message_move_task`` does on AWS; moto has no move tasks). Each message is sent to the
     source queue before it is deleted from the dead-letter queue, so a crash here duplicates a
@@ -264,6 +382,8 @@ def replay_dead_letters(short: str, limit: int | None = None) -> int:
             sqs.send_message(QueueUrl=source, MessageBody=message["Body"])
             sqs.delete_message(QueueUrl=dlq, ReceiptHandle=message["ReceiptHandle"])
             moved += 1
+        if progress is not None:
+            progress(f"{moved} message(s) moved back to {short}")
     return moved
 
 
@@ -276,7 +396,7 @@ def cmd_jobs_replay_dlq(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    moved = replay_dead_letters(args.queue, args.limit)
+    moved = replay_dead_letters(args.queue, args.limit, _progress)
     print(json.dumps({"queue": args.queue, "replayed": moved}))
     return 0
 
@@ -332,7 +452,7 @@ def cmd_tenants_set_quota(args: argparse.Namespace) -> int:
 def cmd_outbox(args: argparse.Namespace) -> int:
     from chalicelib.mail.outbox import fetch_sent, select
 
-    endpoint = args.endpoint or os.environ.get("AWS_ENDPOINT_URL") or "http://127.0.0.1:5000"
+    endpoint = args.endpoint or os.environ["AWS_ENDPOINT_URL"]
     try:
         mails = select(fetch_sent(endpoint), to=args.to, limit=args.limit)
     except OSError as exc:
@@ -399,12 +519,51 @@ def build_parser() -> argparse.ArgumentParser:
     quota.set_defaults(func=cmd_tenants_set_quota)
 
     outbox = commands.add_parser("outbox", help="mail SES accepted in the local stack")
-    outbox.add_argument("--endpoint", help="moto URL (default: $AWS_ENDPOINT_URL or :5000)")
+    outbox.add_argument("--endpoint", help="moto URL (default: the local stack's)")
     outbox.add_argument("--to", help="only mail to this address")
     outbox.add_argument("--limit", type=int, default=20)
     outbox.add_argument("--json", action="store_true", help="print JSON")
     outbox.set_defaults(func=cmd_outbox)
     return parser
+
+
+def _caused_by(exc: BaseException, kinds: tuple[type[BaseException], ...]) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(10):  # PynamoDB wraps botocore's errors in its own
+        if seen is None:
+            return False
+        if isinstance(seen, kinds):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _run_against_stack(args: argparse.Namespace) -> int:
+    """A command other than ``local``: in the running stack's environment (or the given
+    deployment's), with one line instead of a traceback when there is nothing to talk to."""
+    from botocore.exceptions import EndpointConnectionError, NoCredentialsError
+
+    deployment = bool(os.environ.get("PULSE_RESOURCE_PREFIX"))
+    try:
+        if not (args.command == "outbox" and args.endpoint):
+            use_stack_environment()
+        return int(args.func(args))
+    except NoStack as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except Exception as exc:
+        if _caused_by(exc, (EndpointConnectionError,)):
+            # The stack stopped while the command ran (or a deployment's endpoint is wrong).
+            print("pulse: cannot reach AWS" if deployment else NO_STACK, file=sys.stderr)
+            return 2
+        if _caused_by(exc, (NoCredentialsError,)):
+            print(
+                "pulse: no AWS credentials in this environment (unset PULSE_RESOURCE_PREFIX "
+                "to use the local stack)",
+                file=sys.stderr,
+            )
+            return 2
+        raise
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -415,7 +574,7 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError:
             print("pulse jobs run: --date must be YYYY-MM-DD", file=sys.stderr)
             return 2
-    code = int(args.func(args))
+    code = int(args.func(args)) if args.command == "local" else _run_against_stack(args)
     if args.command == "local":
         # Everything is stopped by now. Skip the interpreter's final garbage collection, which
         # takes seconds over moto's and botocore's object graphs after Ctrl-C.

@@ -31,7 +31,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from chalice.app import Blueprint, Cron
 
 from chalicelib.domain import success_score as score
-from chalicelib.jobs.registry import job
+from chalicelib.jobs.registry import job, progress
 from chalicelib.observability import logger
 from chalicelib.queues import send_messages
 from chalicelib.services import pulses as service
@@ -115,6 +115,7 @@ def success_score_job(on_date: date) -> dict[str, Any]:
             result = score_tenant_slice(tenant_id, on_date, start, params)
             slices += 1
             accounts += result.accounts
+            progress(f"tenant {tenant_id}: slice of {result.accounts} accounts scored")
             if not result.next_key:
                 break
             start = result.next_key
@@ -129,6 +130,7 @@ def stale_alerts_job(on_date: date) -> dict[str, Any]:
         counts = service.stale_digests(tenant_id, on_date)
         recipients += counts["recipients"]
         mailed += counts["mailed"]
+        progress(f"tenant {tenant_id}: {counts['mailed']} of {counts['recipients']} digests mailed")
     return {
         "date": on_date.isoformat(),
         "tenants": tenants,

@@ -93,6 +93,7 @@ class LocalStack:
     log_path: Path
     demo_password: str
     demo_logins: dict[str, str]  # role key (admin, senior, alex, sam) -> email
+    state_file: Path  # where the stack records its environment for other `pulse` commands
 
     @property
     def http(self) -> Http:
@@ -109,6 +110,19 @@ class LocalStack:
             "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_ENDPOINT_URL": self.moto_url,
         }
+
+    def pulse(self, *args: str, state_file: Path | None = None) -> subprocess.CompletedProcess[str]:
+        """A second `pulse` command in its own process, as from another terminal: no AWS or
+        Pulse variables, only where to find the stack's record."""
+        env = _child_environment() | {"PULSE_LOCAL_STATE": str(state_file or self.state_file)}
+        return subprocess.run(
+            [*_pulse_command(), *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     def boto3_client(self, service: str) -> Any:
         import boto3
@@ -174,12 +188,15 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     port, moto_port = free_port(), free_port()
     while moto_port == port:
         moto_port = free_port()
-    log_path = tmp_path_factory.mktemp("local-stack") / "pulse-local.log"
+    workdir = tmp_path_factory.mktemp("local-stack")
+    log_path = workdir / "pulse-local.log"
+    # Its own record, so a stack someone runs in this tree (.pulse-local.json) is left alone.
+    state_file = workdir / "pulse-local.json"
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
             [*_pulse_command(), "local", "--port", str(port), "--moto-port", str(moto_port)],
             cwd=ROOT,
-            env=_child_environment(),
+            env=_child_environment() | {"PULSE_LOCAL_STATE": str(state_file)},
             stdout=log_file,
             stderr=subprocess.STDOUT,
         )
@@ -193,11 +210,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
             log_path=log_path,
             demo_password=DEMO_PASSWORD,
             demo_logins={login.key: login.email for login in LOGINS},
+            state_file=state_file,
         )
     finally:
         code = _stop(process)
     if code != 0:
         pytest.fail(f"pulse local did not stop cleanly (exit {code}):\n{log_path.read_text()}")
+    if state_file.exists():
+        pytest.fail("pulse local left its environment record behind")
 
 
 @pytest.fixture(scope="session")

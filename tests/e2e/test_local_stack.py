@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import subprocess
 import sys
+from datetime import date
 from email.message import EmailMessage
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+
+from pulse_local.stack import free_port
 
 if TYPE_CHECKING:  # the fixtures' types; pytest loads conftest.py itself
     from e2e.conftest import Http, LocalStack
@@ -220,3 +224,47 @@ def test_unknown_routes_and_methods_answer_the_error_shape(stack: LocalStack) ->
         assert wrong.status == 405, (method, wrong.body)
         assert wrong.json["error"]["code"] == "method_not_allowed"
         assert wrong.headers["Allow"] == "GET"
+
+
+def test_a_second_terminal_runs_jobs_against_the_running_stack(stack: LocalStack) -> None:
+    """`pulse jobs run` from another terminal needs nothing copied by hand: the stack records
+    its environment (owner-only) and the command finds it."""
+    assert stack.state_file.stat().st_mode & 0o777 == 0o600
+    recorded = json.loads(stack.state_file.read_text())["environment"]
+    assert recorded["AWS_ENDPOINT_URL"] == stack.moto_url
+    assert recorded["PULSE_PUBLIC_URL"] == stack.base_url
+    run = stack.pulse("jobs", "run", "success-score", "--date", date.today().isoformat())
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr
+    summary = json.loads(run.stdout)
+    assert summary["tenants"] >= 1 and summary["accounts"] >= 12  # the demo tenant's twelve
+    # Progress per tenant slice, then a closing line.
+    assert "accounts scored" in run.stderr
+    assert run.stderr.rstrip().splitlines()[-1].startswith("success-score for ")
+    assert "done in" in run.stderr
+
+
+def test_without_a_running_stack_commands_say_so_in_one_line(
+    stack: LocalStack, tmp_path: Path
+) -> None:
+    # A stack that was killed without cleaning up: its process and its moto are gone.
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        text=True,
+        capture_output=True,
+        check=True,
+    )
+    stale = tmp_path / "stale.json"
+    env = json.loads(stack.state_file.read_text())["environment"]
+    env["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{free_port()}"
+    stale.write_text(json.dumps({"pid": int(gone.stdout), "environment": env}))
+    for record in (tmp_path / "none.json", stale):
+        for command in (
+            ("jobs", "run", "success-score", "--date", "2024-05-01"),
+            ("jobs", "list"),
+            ("outbox",),
+        ):
+            run = stack.pulse(*command, state_file=record)
+            assert run.returncode == 2, (command, run.stdout, run.stderr)
+            assert run.stderr == "no local stack is running: start it with `make run`\n"
+            assert run.stdout == ""
