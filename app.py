@@ -1,7 +1,9 @@
 """Pulse: the Chalice application. It registers blueprints, handlers and middleware; nothing else."""
 
+from aws_lambda_powertools.logging import correlation_paths
 from chalice import Chalice, ConvertToMiddleware
 
+from chalicelib import web
 from chalicelib.api import accounts as accounts_api
 from chalicelib.api import auth as auth_api
 from chalicelib.api import heartbeat as heartbeat_api
@@ -15,7 +17,7 @@ from chalicelib.api import settings as settings_api
 from chalicelib.api import survey as survey_api
 from chalicelib.api import users as users_api
 from chalicelib.jobs import heartbeat_jobs, pulse_jobs, survey_jobs
-from chalicelib.observability import logger, metrics, tracer
+from chalicelib.observability import logger, publish_metrics
 
 app = Chalice(app_name="pulse", configure_logs=False)
 app.experimental_feature_flags.update(["BLUEPRINTS"])
@@ -35,13 +37,22 @@ BLUEPRINTS = [
     reviews_api.bp,
     survey_api.bp,
     survey_jobs.bp,
+    web.bp,  # the staff web app's pages (/, /app/…); not part of /openapi.json
 ]
 for blueprint in BLUEPRINTS:
     app.register_blueprint(blueprint)
 if local_outbox_api.enabled():  # the local stack's mail viewer; never on AWS
     app.register_blueprint(local_outbox_api.bp)
 
-# Events and responses carry tokens and passwords: never log events or trace responses.
-app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(log_event=False)))
-app.register_middleware(ConvertToMiddleware(tracer.capture_lambda_handler(capture_response=False)))
-app.register_middleware(ConvertToMiddleware(metrics.log_metrics))
+# The API function (Handler app.app). Event handlers are decorated with @observed where they
+# are declared: Lambda imports their own modules, never this one (chalicelib/observability.py).
+# Events carry tokens and passwords: never log them.
+app.register_middleware(
+    ConvertToMiddleware(
+        logger.inject_lambda_context(
+            log_event=False, correlation_id_path=correlation_paths.API_GATEWAY_REST
+        )
+    ),
+    "http",
+)
+app.register_middleware(publish_metrics, "http")

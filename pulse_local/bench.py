@@ -493,9 +493,8 @@ def render(rows: list[Row], times: ImportTimes, size: PackageSize | None) -> str
         "## Cold start: `import app`",
         "",
         f"Median of {times.repeat} fresh interpreters each, measured in the same run, around the import "
-        "statement only (interpreter start-up excluded), on the development machine's venv. "
-        "Powertools' Tracer imports the X-Ray SDK even when tracing is off, so it is included when "
-        "installed (`python -X importtime -c 'import app'` shows where the time goes).",
+        "statement only (interpreter start-up excluded), on the development machine's venv "
+        "(`python -X importtime -c 'import app'` shows where the time goes).",
         "",
         "| import | seconds |",
         "|---|---:|",
@@ -544,10 +543,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     import logging
-    import warnings
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore", message="No application metrics to publish")
     rows = run_benches()
     times = import_times(args.repeat)
     size = package_size(args.package)

@@ -34,7 +34,6 @@ def base_environment(endpoint: str, prefix: str, stage: str = "local") -> dict[s
         "PULSE_STAGE": stage,
         "PULSE_RESOURCE_PREFIX": prefix,
         "PULSE_MAIL_FROM": "pulse@pulse.example",
-        "POWERTOOLS_TRACE_DISABLED": "1",
         "POWERTOOLS_METRICS_NAMESPACE": "Pulse",
         "POWERTOOLS_SERVICE_NAME": "pulse",
         "MOTO_COGNITO_IDP_USER_POOL_ID_STRATEGY": "HASH",

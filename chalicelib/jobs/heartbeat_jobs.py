@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -22,7 +23,15 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from chalice.app import Blueprint, Cron
 
 from chalicelib.jobs.registry import job
-from chalicelib.observability import logger
+from chalicelib.observability import (
+    BENCHMARK_PERIODS,
+    INVITES_QUEUED,
+    MESSAGES_QUEUED,
+    ROUNDS_PREPARED,
+    count,
+    logger,
+    observed,
+)
 from chalicelib.queues import queue_name
 from chalicelib.services import benchmarks as benchmark_service
 from chalicelib.services import heartbeat as heartbeat_service
@@ -45,32 +54,51 @@ def _today() -> date:
 
 
 @bp.schedule(Cron(0, 7, "*", "*", "?", "*"), name="heartbeat_prepare")
+@observed
 def heartbeat_prepare_schedule(event: Any) -> dict[str, Any]:
     result = prepare(_today())
+    count(ROUNDS_PREPARED, int(result.get("prepared", 0)))
     logger.info("heartbeat-prepare done", extra=result)
     return result
 
 
 @bp.schedule(Cron(30, 2, "*", "*", "?", "*"), name="benchmarks_nightly")
+@observed
 def benchmarks_schedule(event: Any) -> dict[str, Any]:
     result = benchmarks(_today())
+    count(BENCHMARK_PERIODS, len(result["periods"]))
     logger.info("benchmarks done", extra={"periods": len(result["periods"])})
     return result
-
-
-def _record_handler(record: SQSRecord) -> dict[str, Any]:
-    return heartbeat_service.handle_message(json.loads(record.body))
 
 
 @bp.on_sqs_message(
     queue=queue_name(heartbeat_service.FANOUT_QUEUE), batch_size=5, name="heartbeat_fanout"
 )
+@observed
 def heartbeat_fanout(event: Any) -> dict[str, Any]:
     """Each message alone: a failed one comes back in ``batchItemFailures`` (retried, then
     dead-lettered); the rest are done. Every step is idempotent, so a retry is harmless."""
+    tally: Counter[str] = Counter()
+
+    def record_handler(record: SQSRecord) -> dict[str, Any]:
+        result = heartbeat_service.handle_message(json.loads(record.body))
+        tally.update({k: int(v) for k, v in result.items() if k in ("accounts", "invited")})
+        return result
+
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return dict(
-        process_partial_response(
-            event=event.to_dict(), record_handler=_record_handler, processor=processor
-        )
+    response = process_partial_response(
+        event=event.to_dict(), record_handler=record_handler, processor=processor
     )
+    failed = len(response["batchItemFailures"])
+    count(MESSAGES_QUEUED, tally["accounts"])
+    count(INVITES_QUEUED, tally["invited"])
+    logger.info(
+        "heartbeat fan-out batch",
+        extra={
+            "messages": len(event.to_dict().get("Records") or []),
+            "failed": failed,
+            "accounts_queued": tally["accounts"],
+            "invites_queued": tally["invited"],
+        },
+    )
+    return dict(response)

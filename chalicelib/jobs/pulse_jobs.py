@@ -19,6 +19,7 @@ user and date (chalicelib/services/notify.py), so a second run sends nothing.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -32,7 +33,14 @@ from chalice.app import Blueprint, Cron
 
 from chalicelib.domain import success_score as score
 from chalicelib.jobs.registry import job, progress
-from chalicelib.observability import logger
+from chalicelib.observability import (
+    ACCOUNTS_SCORED,
+    ALERTS_SENT,
+    MESSAGES_QUEUED,
+    count,
+    logger,
+    observed,
+)
 from chalicelib.queues import send_messages
 from chalicelib.services import pulses as service
 from chalicelib.settings import get_settings
@@ -73,8 +81,12 @@ def score_tenant_slice(
     )
 
 
-def handle_message(body: dict[str, Any]) -> dict[str, Any] | None:
-    """Do one message's work; returns the message that continues it, if any."""
+def handle_message(
+    body: dict[str, Any], tally: Counter[str] | None = None
+) -> dict[str, Any] | None:
+    """Do one message's work; returns the message that continues it, if any. ``tally`` adds
+    up what was done (accounts scored, digests mailed) for the batch's summary."""
+    tally = Counter() if tally is None else tally
     job_name = body.get("job")
     tenant_id = body.get("tenant_id")
     if not isinstance(tenant_id, str) or not tenant_id:
@@ -83,6 +95,7 @@ def handle_message(body: dict[str, Any]) -> dict[str, Any] | None:
     if job_name == JOB_SCORE:
         start = body.get("start_key")
         result = score_tenant_slice(tenant_id, on_date, start if isinstance(start, dict) else None)
+        tally["accounts_scored"] += result.accounts
         logger.info(
             "success-score slice",
             extra={
@@ -95,7 +108,8 @@ def handle_message(body: dict[str, Any]) -> dict[str, Any] | None:
             return _message(JOB_SCORE, tenant_id, on_date, start_key=result.next_key)
         return None
     if job_name == JOB_STALE:
-        service.stale_digests(tenant_id, on_date)
+        counts = service.stale_digests(tenant_id, on_date)
+        tally["alerts_sent"] += int(counts["mailed"])
         return None
     raise ValueError(f"unknown job in message: {job_name!r}")
 
@@ -157,37 +171,54 @@ def _event_date(event: Any) -> date:
 
 
 @bp.schedule(Cron(0, 2, "*", "*", "?", "*"), name="nightly_success_score")
+@observed
 def nightly_success_score(event: Any) -> dict[str, Any]:
     """02:00 UTC: score every account for today's date, through the score queue."""
     on_date = _event_date(event)
     sent = fan_out(JOB_SCORE, on_date)
+    count(MESSAGES_QUEUED, sent)
     logger.info("success-score fan-out", extra={"date": on_date.isoformat(), "messages": sent})
     return {"date": on_date.isoformat(), "messages": sent}
 
 
 @bp.schedule(Cron(0, 13, "*", "*", "?", "*"), name="daily_stale_alerts")
+@observed
 def daily_stale_alerts(event: Any) -> dict[str, Any]:
     """13:00 UTC (morning in the Americas, afternoon in Europe): one digest per recipient."""
     on_date = _event_date(event)
     sent = fan_out(JOB_STALE, on_date)
+    count(MESSAGES_QUEUED, sent)
     logger.info("stale-alerts fan-out", extra={"date": on_date.isoformat(), "messages": sent})
     return {"date": on_date.isoformat(), "messages": sent}
 
 
-def _record_handler(record: SQSRecord) -> None:
-    body = json.loads(record.body)
-    following = handle_message(body)
-    if following is not None:
-        send_messages(SCORE_QUEUE, [following])
-
-
 @bp.on_sqs_message(queue=get_settings().queue_name(SCORE_QUEUE), batch_size=10, name="score_queue")
+@observed
 def score_queue(event: Any) -> dict[str, Any]:
     """Each message on its own; failures come back as ``batchItemFailures`` (the event source
     mapping needs ``ReportBatchItemFailures``, added by infra/template.py)."""
+    tally: Counter[str] = Counter()
+
+    def record_handler(record: SQSRecord) -> None:
+        following = handle_message(json.loads(record.body), tally)
+        if following is not None:
+            send_messages(SCORE_QUEUE, [following])
+            tally["continued"] += 1
+
     processor = BatchProcessor(event_type=EventType.SQS)
-    return dict(
-        process_partial_response(
-            event=event.to_dict(), record_handler=_record_handler, processor=processor
-        )
+    response = process_partial_response(
+        event=event.to_dict(), record_handler=record_handler, processor=processor
     )
+    count(ACCOUNTS_SCORED, tally["accounts_scored"])
+    count(ALERTS_SENT, tally["alerts_sent"])
+    logger.info(
+        "score queue batch",
+        extra={
+            "messages": len(event.to_dict().get("Records") or []),
+            "failed": len(response["batchItemFailures"]),
+            "accounts_scored": tally["accounts_scored"],
+            "alerts_sent": tally["alerts_sent"],
+            "slices_continued": tally["continued"],
+        },
+    )
+    return dict(response)

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
@@ -26,7 +27,16 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from chalice.app import Blueprint, Cron
 
 from chalicelib.jobs.registry import job
-from chalicelib.observability import logger
+from chalicelib.observability import (
+    CONTACTS_SUPPRESSED,
+    MAIL_MESSAGES_FAILED,
+    MAILS_SENT,
+    OWNER_NOTIFICATIONS,
+    REMINDERS_SENT,
+    count,
+    logger,
+    observed,
+)
 from chalicelib.queues import queue_name
 from chalicelib.services import reviews as _reviews  # noqa: F401  (registers the review kind)
 from chalicelib.services import surveys
@@ -74,27 +84,51 @@ def _record_handler(record: SQSRecord) -> str:
 
 
 @bp.on_sqs_message(queue=queue_name(MAIL_QUEUE), batch_size=10, name="survey_mail_queue")
+@observed
 def mail_queue(event: Any) -> dict[str, Any]:
     """One message at a time; failed ones come back as ``batchItemFailures``."""
+    outcomes: Counter[str] = Counter()
+
+    def record_handler(record: SQSRecord) -> str:
+        outcome = _record_handler(record)
+        outcomes[outcome] += 1
+        return outcome
+
     processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    return dict(
-        process_partial_response(
-            event=event.to_dict(), record_handler=_record_handler, processor=processor
-        )
+    response = process_partial_response(
+        event=event.to_dict(), record_handler=record_handler, processor=processor
     )
+    failed = len(response["batchItemFailures"])
+    count(MAILS_SENT, outcomes["sent"])
+    count(OWNER_NOTIFICATIONS, outcomes["notified"])
+    count(MAIL_MESSAGES_FAILED, failed)
+    logger.info(
+        "mail queue batch",
+        extra={
+            "messages": len(event.to_dict().get("Records") or []),
+            "failed": failed,
+            "mails_sent": outcomes["sent"],
+            "outcomes": dict(sorted(outcomes.items())),
+        },
+    )
+    return dict(response)
 
 
 @bp.on_sns_message(topic=ses_events_topic(), name="ses_events")
+@observed
 def ses_events(event: Any) -> dict[str, Any]:
     """SES → SNS: a permanent bounce or a complaint suppresses the contact."""
+    suppressed = 0
     try:
         notification = json.loads(event.message)
     except (TypeError, ValueError):
         logger.warning("SES notification is not JSON; ignored")
-        return {"suppressed": 0}
-    if not isinstance(notification, dict):
-        return {"suppressed": 0}
-    return {"suppressed": surveys.suppress_from_ses(notification)}
+        notification = None
+    if isinstance(notification, dict):
+        suppressed = surveys.suppress_from_ses(notification)
+    count(CONTACTS_SUPPRESSED, suppressed)
+    logger.info("ses events done", extra={"contacts_suppressed": suppressed})
+    return {"suppressed": suppressed}
 
 
 @job("reminders")
@@ -103,8 +137,10 @@ def reminders(on_date: date) -> dict[str, Any]:
 
 
 @bp.schedule(Cron(0, 9, "*", "*", "?", "*"), name="daily_reminders")
+@observed
 def daily_reminders(event: Any) -> dict[str, Any]:
     """09:00 UTC: reminders due today (and any missed in the days before)."""
     result = reminders(datetime.now(UTC).date())
+    count(REMINDERS_SENT, int(result.get("queued", 0)))
     logger.info("reminders done", extra=result)
     return result

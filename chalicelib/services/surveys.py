@@ -39,7 +39,7 @@ from chalicelib.domain.entities import Contact
 from chalicelib.domain.tenant_settings import TenantSettings
 from chalicelib.errors import Conflict, Gone, NotFound, RateLimited
 from chalicelib.mail import message
-from chalicelib.observability import logger
+from chalicelib.observability import RESPONSES_RECORDED, RESPONSES_UPDATED, count, logger
 from chalicelib.services import notify, send_limits
 from chalicelib.services.sender_identities import from_address as sender_from_address
 from chalicelib.services.settings import smtp_password, tenant_settings
@@ -402,6 +402,7 @@ def submit(token: str, data: Mapping[str, Any]) -> Submitted:
             )
             continue
         kind.after_commit(info, inv, old, parsed.response, period=period)
+        count(RESPONSES_UPDATED if old is not None else RESPONSES_RECORDED)
         events = kind.events(info, inv, old, parsed.response)
         mail = bool(events) and _owner_mail_due(inv)
         for event, suffix in events:

@@ -245,12 +245,13 @@ def _run_isolated(script: str, task: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_app_imports_from_the_package_as_on_lambda(unzipped: Path) -> None:
-    """Every runtime dependency is in the zip: `import app` with Lambda's environment (which
-    switches Powertools' Tracer on) and nothing but the package on the path."""
-    assert (unzipped / "aws_xray_sdk").is_dir(), (
-        "Tracer needs aws-xray-sdk on Lambda: pyproject must depend on "
-        "aws-lambda-powertools[tracer] (then `make requirements`)"
+    """Every runtime dependency is in the zip: `import app` with Lambda's environment and
+    nothing but the package on the path. The X-Ray SDK (in maintenance; Powertools' Tracer
+    needs it) is not: Lambda's active tracing and the ADOT layer trace without it."""
+    assert not (unzipped / "aws_xray_sdk").exists(), (
+        "the X-Ray SDK is in the zip: depend on aws-lambda-powertools without [tracer]"
     )
+    assert not list(unzipped.glob("aws_xray_sdk-*.dist-info"))
     script = (
         "import os, sys\n"
         "os.environ['AWS_LAMBDA_FUNCTION_NAME'] = 'pulse-dev-probe'\n"
