@@ -8,7 +8,7 @@ screen readers.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -167,7 +167,10 @@ class SeriesInput:
     high: float
     step: bool = False
     secondary: bool = False  # plotted against the right-hand axis
-    fmt: str = "{:.1f}"
+    fmt: str | Callable[[float], str] = "{:.1f}"  # a format string or a function
+
+    def label(self, value: float) -> str:
+        return self.fmt(value) if callable(self.fmt) else self.fmt.format(value)
 
 
 def _x(day: date, start: date, end: date, left: float, right: float) -> float:
@@ -222,7 +225,7 @@ def line_chart(
             Point(
                 _x(day, start, end, left, right),
                 _y(value, data.low, data.high, top, bottom),
-                f"{day.isoformat()}: {data.fmt.format(value)}",
+                f"{day.isoformat()}: {data.label(value)}",
             )
             for day, value in pts
         )
@@ -243,8 +246,8 @@ def line_chart(
         if pts:
             first, last = pts[0], pts[-1]
             descs.append(
-                f"{data.name}: {len(pts)} values from {data.fmt.format(first[1])} on "
-                f"{first[0].isoformat()} to {data.fmt.format(last[1])} on {last[0].isoformat()}"
+                f"{data.name}: {len(pts)} values from {data.label(first[1])} on "
+                f"{first[0].isoformat()} to {data.label(last[1])} on {last[0].isoformat()}"
             )
         else:
             descs.append(f"{data.name}: no values in this period")

@@ -288,6 +288,19 @@ def _daily_history(
     return points
 
 
+def score_today(account: Account, params: ScoreParams, on_date: date | None = None) -> float | None:
+    """The account's SuccessScore for ``on_date`` (default today), unrounded, computed as GET
+    /accounts/{account_id}/success-score computes it: from the stored score state and the
+    tenant's params. The account item's ``success_score`` is the value at the last pulse (or
+    the last nightly run), so anything that shows a current score uses this. An account never
+    pulsed has no score (None); one without a state keeps its stored value."""
+    state = store.state_of(account.score_state)
+    if state is None:
+        return account.success_score
+    day = max(on_date or today(), state.anchor_date)
+    return score.explain(state, day, params).score
+
+
 def with_live_scores(
     tenant_id: str, accounts: Iterable[Account], on_date: date | None = None
 ) -> list[Account]:
@@ -301,10 +314,8 @@ def with_live_scores(
     params = tenant_params(tenant_id)
     out: list[Account] = []
     for account in accounts:
-        state = store.state_of(account.score_state)
         # An account never pulsed has no score yet: it stays None rather than a made-up value.
-        if state is not None and day >= state.anchor_date:
-            account.success_score = score.score_on(state, day, params)
+        account.success_score = score_today(account, params, day)
         out.append(account)
     return out
 

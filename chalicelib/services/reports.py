@@ -18,6 +18,7 @@ from chalicelib.domain import dashboard as dash
 from chalicelib.domain import reports as domain
 from chalicelib.domain.entities import DEFAULT_STAGES, Account
 from chalicelib.domain.reports import CodeInfo, Factors, SegmentFilter
+from chalicelib.domain.success_score import display_score
 from chalicelib.domain.tenant_settings import effective
 from chalicelib.errors import ValidationFailed
 from chalicelib.mail.render import render
@@ -217,13 +218,14 @@ def months_back(day: date, months: int) -> date:
 def pulse_history_svg(account: Account, months: int) -> str:
     """Levels (steps, left axis) and SuccessScore (line, right axis) over the last months.
 
-    Three requests: the account (already read by the access check), its pulses back to the
-    last one before the window, and the nightly score records."""
+    Four requests: the account (already read by the access check), its pulses back to the
+    last one before the window, the nightly score records and the tenant (its score params,
+    for today's score)."""
     end = today()
     start = months_back(end, months)
-    pulses = pulse_store.pulses_since(account.tenant_id, account.account_id, start)
+    set_pulses = pulse_store.pulses_since(account.tenant_id, account.account_id, start)
     levels: list[tuple[date, float]] = []
-    for pulse in sorted(pulses, key=lambda p: p.set_at):
+    for pulse in sorted(set_pulses, key=lambda p: p.set_at):
         day = max(date.fromisoformat(pulse.set_at[:10]), start)
         levels.append((day, float(pulse.level)))
     days = (end - start).days + 1
@@ -234,16 +236,23 @@ def pulse_history_svg(account: Account, months: int) -> str:
     if not scores:
         scores = [
             (max(date.fromisoformat(p.set_at[:10]), start), float(p.score_after))
-            for p in pulses
+            for p in set_pulses
             if p.score_after is not None
         ]
-    if account.success_score is not None and (not scores or max(scores)[0] < end):
-        scores.append((end, float(account.success_score)))
+    # The "today" point is today's score from the score state, as the success-score route
+    # computes it, not the value stored at the last pulse or nightly run.
+    current = account.success_score
+    if account.score_state:
+        current = pulses.score_today(account, pulses.tenant_params(account.tenant_id), end)
+    if current is not None:
+        scores = [(day, value) for day, value in scores if day < end] + [(end, float(current))]
     chart = charts.line_chart(
         f"Pulse history: {account.name}",
         [
             charts.SeriesInput("Pulse level", levels, 1, 6, step=True, fmt="{:.0f}"),
-            charts.SeriesInput("SuccessScore", scores, 0, 100, secondary=True, fmt="{:.0f}"),
+            charts.SeriesInput(
+                "SuccessScore", scores, 0, 100, secondary=True, fmt=lambda v: str(display_score(v))
+            ),
         ],
         start,
         end,
@@ -270,9 +279,10 @@ def parse_period(value: str | None) -> dash.Period:
 
 
 def dashboard(account: Account, period: dash.Period) -> dict[str, Any]:
-    """The account dashboard: the account (read by the access check), the tenant's question list
-    and the account's insight partition. Three DynamoDB requests in all."""
-    questions = questions_of(account.tenant_id)
+    """The account dashboard: the account (read by the access check), the tenant (its question
+    list and score params) and the account's insight partition. Three DynamoDB requests in all."""
+    settings = effective(tenant_store.get_tenant(account.tenant_id).settings)
+    questions = [(q.id, q.text) for q in settings.pulse_index_questions]
     data = insight_store.account_insights(account.tenant_id, account.account_id)
     reviews = sorted(
         data.reviews,
@@ -283,6 +293,7 @@ def dashboard(account: Account, period: dash.Period) -> dict[str, Any]:
         c for c in data.comments if period.start <= str(c.get("created_at", ""))[:7] <= period.end
     ]
     day = today()
+    current = pulses.score_today(account, settings.score_params(), day)
     return {
         "account": account.to_api(),
         "period": {
@@ -309,9 +320,7 @@ def dashboard(account: Account, period: dash.Period) -> dict[str, Any]:
             "risk_factors": list(account.risk_factors),
             "success_factors": list(account.success_factors),
         },
-        "success_score": None
-        if account.success_score is None
-        else round(float(account.success_score), 1),
+        "success_score": None if current is None else round(float(current), 1),
         "truncated": data.truncated,
     }
 

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from report_data import set_pulse
 from support.api import TenantHandle
 
+from chalicelib.services import pulses, reports
 from chalicelib.store import insights
 from chalicelib.store.insights import Scores
 from chalicelib.store.metering import count_dynamodb
@@ -193,3 +195,34 @@ def test_deleting_an_account_removes_its_insights(tenant: TenantHandle) -> None:
     assert tenant.api.delete(f"/accounts/{account['id']}").status == 204
     assert insights.account_insights(tenant.tenant_id, account["id"]).periods == {}
     assert insights.workspace_items(tenant.tenant_id) == {}
+
+
+def test_dashboard_and_chart_show_todays_success_score_weeks_after_the_pulse(
+    tenant: TenantHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The account item keeps the score written when the pulse was set; six weeks on, the
+    score has grown toward the level's target and all three views show that same number."""
+    account = tenant.account(name="Later Co")
+    assert tenant.api.post(f"/accounts/{account['id']}/pulses", {"level": 4}).status == 201
+    at_pulse = tenant.api.get(f"/accounts/{account['id']}/dashboard").json["success_score"]
+    assert at_pulse == 57.5
+
+    later = datetime.now(UTC).date() + timedelta(weeks=6)
+    monkeypatch.setattr(pulses, "today", lambda: later)
+    monkeypatch.setattr(reports, "today", lambda: later)
+
+    view = tenant.api.get(f"/accounts/{account['id']}/success-score").json
+    assert view["date"] == later.isoformat()
+    assert 57.5 < view["score"] < 65.0  # grown toward level 4's target
+    dashboard = tenant.api.get(f"/accounts/{account['id']}/dashboard").json
+    assert dashboard["success_score"] == round(view["score"], 1)
+
+    svg = tenant.api.get(f"/accounts/{account['id']}/pulse-history.svg")
+    assert svg.status == 200, svg.body
+    root = ET.fromstring(svg.text)  # noqa: S314 - our own response
+    ns = "{http://www.w3.org/2000/svg}"
+    desc = root.find(f"{ns}desc").text or ""  # type: ignore[union-attr]
+    assert f"to {view['display_score']} on {later.isoformat()}" in desc
+    labels = [t.text for t in root.iter(f"{ns}title")]
+    assert f"SuccessScore, {later.isoformat()}: {view['display_score']}" in labels
+    assert view["display_score"] != 58  # not the value at the pulse (57.5 shows as 58)
