@@ -225,7 +225,9 @@ def test_templates_render_from_the_unzipped_package(unzipped: Path) -> None:
     assert result.returncode == 0, result.stderr
 
 
-def _run_isolated(script: str, task: Path) -> subprocess.CompletedProcess[str]:
+def _run_isolated(
+    script: str, task: Path, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """`python -S`: no site-packages, so only the standard library and the package itself."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -233,6 +235,7 @@ def _run_isolated(script: str, task: Path) -> subprocess.CompletedProcess[str]:
         "AWS_DEFAULT_REGION": "us-east-1",
         "PULSE_STAGE": "dev",
         "LAMBDA_TASK_ROOT": str(task),
+        **(extra_env or {}),
     }
     return subprocess.run(
         [sys.executable, "-S", "-c", script],
@@ -373,3 +376,273 @@ def test_every_table_has_point_in_time_recovery_and_encryption(sam: dict[str, An
         props = table["Properties"]
         assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], logical
         assert props["SSESpecification"]["SSEEnabled"], logical
+
+
+# ------------------------------------------------------- every function, as Lambda imports it
+
+# What each function logs once per invocation, and the business counts it publishes. A new
+# function fails the test below until it is listed here (and observed).
+SUMMARIES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "APIHandler": ("request", ()),
+    "HeartbeatPrepare": ("heartbeat-prepare done", ("HeartbeatRoundsPrepared",)),
+    "BenchmarksNightly": ("benchmarks done", ("BenchmarkPeriods",)),
+    "HeartbeatFanout": ("heartbeat fan-out batch", ("MessagesQueued", "HeartbeatInvitesQueued")),
+    "NightlySuccessScore": ("success-score fan-out", ("MessagesQueued",)),
+    "DailyStaleAlerts": ("stale-alerts fan-out", ("MessagesQueued",)),
+    "ScoreQueue": ("score queue batch", ("AccountsScored", "AlertsSent")),
+    "SurveyMailQueue": ("mail queue batch", ("MailsSent", "MailMessagesFailed")),
+    "SesEvents": ("ses events done", ("ContactsSuppressed",)),
+    "DailyReminders": ("reminders done", ("RemindersSent",)),
+}
+SEEDED_ACCOUNTS = 3
+
+_INVOKE = """
+import importlib, json, os, sys
+spec = json.loads(os.environ["PROBE_SPEC"])
+sys.path.insert(0, os.environ["LAMBDA_TASK_ROOT"])
+module_name, attribute = spec["handler"].rsplit(".", 1)
+handler = getattr(importlib.import_module(module_name), attribute)
+
+
+class Context:
+    function_name = os.environ["AWS_LAMBDA_FUNCTION_NAME"]
+    function_version = "$LATEST"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:" + function_name
+    memory_limit_in_mb = 512
+    aws_request_id = spec["request_id"]
+    log_group_name = "/aws/lambda/" + function_name
+    log_stream_name = "2026/01/01/[$LATEST]probe"
+
+    def get_remaining_time_in_millis(self):
+        return 60000
+
+
+result = handler(spec["event"], Context())
+print("PROBE " + json.dumps({"result": result, "app_imported": "app" in sys.modules}, default=str))
+"""
+
+
+@pytest.fixture(scope="module")
+def lambda_world(aws: dict[str, str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A stage of its own on the session's moto server (the schedules act on every tenant, so
+    they must not touch other tests' data): provisioned in a fresh interpreter, with one tenant
+    of SEEDED_ACCOUNTS accounts."""
+    import uuid
+
+    from pulse_local.stack import base_environment
+
+    endpoint = os.environ["AWS_ENDPOINT_URL"]
+    prefix = f"pulse-pkg{uuid.uuid4().hex[:6]}"
+    base = base_environment(endpoint, prefix=prefix, stage="test")
+    script = (
+        "import json\n"
+        "from pulse_local.stack import provision\n"
+        "from pulse_local.bench_pulse import seed\n"
+        f"env = provision({endpoint!r}, prefix={prefix!r}, stage='test')\n"
+        f"made = seed(({SEEDED_ACCOUNTS},))\n"
+        "print('WORLD ' + json.dumps({'env': env, 'tenant_id': made[0][0]}))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **base},
+        cwd=ROOT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    line = next(x for x in done.stdout.splitlines() if x.startswith("WORLD "))
+    return dict(json.loads(line.removeprefix("WORLD ")))
+
+
+def _received(world: dict[str, Any], short: str, bodies: list[dict[str, Any]]) -> dict[str, Any]:
+    """Send the bodies to the stage's queue and receive them back: the SQS event an event
+    source mapping delivers, with SQS's own message ids and receipt handles."""
+    import boto3
+
+    from pulse_local.runner import sqs_record
+
+    env = world["env"]
+    sqs = boto3.client("sqs", region_name="us-east-1", endpoint_url=env["AWS_ENDPOINT_URL"])
+    url = sqs.get_queue_url(QueueName=f"{env['PULSE_RESOURCE_PREFIX']}-{short}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    sent = {
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(body))["MessageId"] for body in bodies
+    }
+    messages: list[dict[str, Any]] = []
+    while len(messages) < len(sent):  # others' messages (the fan-out's) stay where they are
+        reply = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1, AttributeNames=["All"]
+        )
+        messages += [m for m in reply.get("Messages") or [] if m["MessageId"] in sent]
+    return {"Records": [sqs_record(m, arn, "us-east-1") for m in messages]}
+
+
+def _sns_event(world: dict[str, Any], notification: dict[str, Any]) -> dict[str, Any]:
+    import uuid
+
+    topic = f"arn:aws:sns:us-east-1:123456789012:{world['env']['PULSE_RESOURCE_PREFIX']}-ses-events"
+    return {
+        "Records": [
+            {
+                "EventSource": "aws:sns",
+                "EventVersion": "1.0",
+                "EventSubscriptionArn": f"{topic}:{uuid.uuid4()}",
+                "Sns": {
+                    "Type": "Notification",
+                    "MessageId": str(uuid.uuid4()),
+                    "TopicArn": topic,
+                    "Subject": None,
+                    "Message": json.dumps(notification),
+                    "Timestamp": "2026-03-01T09:00:00.000Z",
+                    "SignatureVersion": "1",
+                    "Signature": "EXAMPLE",
+                    "SigningCertUrl": "https://sns.us-east-1.amazonaws.com/cert.pem",
+                    "UnsubscribeUrl": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe",
+                    "MessageAttributes": {},
+                },
+            }
+        ]
+    }
+
+
+def _api_event(request_id: str) -> dict[str, Any]:
+    """API Gateway's REST proxy event for GET /health."""
+    return {
+        "resource": "/health",
+        "path": "/health",
+        "httpMethod": "GET",
+        "headers": {"Host": "abc123.execute-api.us-east-1.amazonaws.com", "Accept": "*/*"},
+        "multiValueHeaders": {"Host": ["abc123.execute-api.us-east-1.amazonaws.com"]},
+        "queryStringParameters": None,
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "requestContext": {
+            "resourceId": "r1",
+            "resourcePath": "/health",
+            "httpMethod": "GET",
+            "requestId": request_id,
+            "extendedRequestId": "Xyz=",
+            "path": "/api/health",
+            "stage": "api",
+            "accountId": "123456789012",
+            "apiId": "abc123",
+            "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+            "identity": {"sourceIp": "203.0.113.9", "userAgent": "probe"},
+        },
+        "body": None,
+        "isBase64Encoded": False,
+    }
+
+
+def _event_for(logical: str, function: dict[str, Any], world: dict[str, Any]) -> dict[str, Any]:
+    from datetime import UTC, datetime
+
+    from pulse_local.runner import scheduled_event
+
+    today = datetime.now(UTC).date().isoformat()
+    tenant = world["tenant_id"]
+    (event,) = (function["Properties"].get("Events") or {"api": {"Type": "Api"}}).values()
+    if event["Type"] == "Schedule":
+        return scheduled_event(f"pulse-dev-{logical}", datetime.now(UTC), "us-east-1")
+    if event["Type"] == "SNS":
+        bounce = {
+            "notificationType": "Bounce",
+            "bounce": {
+                "bounceType": "Permanent",
+                "bouncedRecipients": [{"emailAddress": "nobody@client.example"}],
+            },
+            "mail": {"destination": ["nobody@client.example"]},
+        }
+        return _sns_event(world, bounce)
+    if event["Type"] == "SQS":
+        queue = {
+            "ScoreQueue": ("score", {"job": "success-score", "tenant_id": tenant, "date": today}),
+            "SurveyMailQueue": ("mail", {"type": "probe-unknown"}),
+            # No such round: the message fails alone and is reported back to SQS.
+            "HeartbeatFanout": (
+                "heartbeat",
+                {"type": "account", "tenant_id": tenant, "round_id": "hb_0", "account_id": "a"},
+            ),
+        }
+        short, body = queue[logical]
+        return _received(world, short, [body])
+    return _api_event(f"apigw-{logical}")
+
+
+def _stdout_records(text: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Powertools' JSON log lines and its EMF metric blobs, as CloudWatch Logs receives them."""
+    logs, emf = [], []
+    for line in text.splitlines():
+        if not line.startswith("{"):
+            continue
+        record = json.loads(line)
+        (emf if "_aws" in record else logs).append(record)
+    return logs, emf
+
+
+def test_every_function_logs_and_counts_when_imported_as_lambda_imports_it(
+    sam: dict[str, Any], unzipped: Path, lambda_world: dict[str, Any]
+) -> None:
+    """Each Handler of the packaged template, imported alone from the unzipped package and
+    invoked with its event source's event: its log lines carry the Lambda context, it logs its
+    summary and publishes its counts. Event handlers never import app.py (so nothing may rely
+    on middleware registered there)."""
+    functions = _of_type(sam, "AWS::Serverless::Function")
+    assert set(functions) == set(SUMMARIES), "list each function's summary in SUMMARIES"
+    for logical, function in functions.items():
+        handler = function["Properties"]["Handler"]
+        name = f"pulse-dev-{logical}"
+        request_id = f"req-{logical}"
+        event = _event_for(logical, function, lambda_world)
+        spec = {"handler": handler, "event": event, "request_id": request_id}
+        env = {
+            **lambda_world["env"],
+            "AWS_LAMBDA_FUNCTION_NAME": name,
+            "_HANDLER": handler,
+            "PROBE_SPEC": json.dumps(spec),
+        }
+        result = _run_isolated(_INVOKE, unzipped, env)
+        assert result.returncode == 0, f"{logical} ({handler}): {result.stderr[-3000:]}"
+        probe = json.loads(
+            next(x for x in result.stdout.splitlines() if x.startswith("PROBE "))[6:]
+        )
+        assert probe["app_imported"] == (handler == "app.app"), logical
+        logs, emf = _stdout_records(result.stdout)
+        summary, metric_names = SUMMARIES[logical]
+        lines = [r for r in logs if r.get("message") == summary]
+        assert len(lines) == 1, f"{logical}: {summary!r} not logged once in {logs}"
+        for record in logs:
+            assert record["function_name"] == name, (logical, record)
+            assert record["function_request_id"] == request_id, (logical, record)
+            assert record["cold_start"] is True, (logical, record)
+            assert record["service"] == "pulse", (logical, record)
+        published: dict[str, float] = {}
+        for blob in emf:
+            (directive,) = blob["_aws"]["CloudWatchMetrics"]
+            assert directive["Namespace"] == "Pulse", logical
+            for metric in directive["Metrics"]:
+                value = blob[metric["Name"]]
+                published[metric["Name"]] = sum(value) if isinstance(value, list) else value
+        assert set(metric_names) <= set(published), f"{logical}: published {published}"
+        if handler == "app.app":
+            assert probe["result"]["statusCode"] == 200
+            assert lines[0]["correlation_id"] == event["requestContext"]["requestId"]
+            assert not emf, "a request that counted nothing publishes nothing"
+        if logical == "ScoreQueue":
+            assert published["AccountsScored"] == SEEDED_ACCOUNTS
+            assert lines[0]["accounts_scored"] == SEEDED_ACCOUNTS
+            assert probe["result"] == {"batchItemFailures": []}
+        if logical in ("NightlySuccessScore", "DailyStaleAlerts"):
+            assert published["MessagesQueued"] == 1 and lines[0]["messages"] == 1  # one tenant
+        if logical == "HeartbeatFanout":
+            (record,) = event["Records"]
+            assert probe["result"] == {
+                "batchItemFailures": [{"itemIdentifier": record["messageId"]}]
+            }
+            assert lines[0]["failed"] == 1
+        if logical == "SurveyMailQueue":
+            assert lines[0]["outcomes"] == {"dropped": 1} and published["MailsSent"] == 0
