@@ -19,10 +19,10 @@ link is the only way to clear an opt-out. Both POSTs refuse forms sent from othe
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from chalice.app import Blueprint, Response
 
+from chalicelib.api import page_security
 from chalicelib.api import survey_pages as pages
 from chalicelib.api.responses import error_body, json_response
 from chalicelib.api.routing import FORM, public_route, read_body
@@ -30,7 +30,6 @@ from chalicelib.errors import BadRequest, Gone, NotFound
 from chalicelib.observability import logger
 from chalicelib.services import reviews as _reviews  # noqa: F401  (registers the review kind)
 from chalicelib.services import surveys
-from chalicelib.settings import get_settings
 
 bp = Blueprint(__name__)
 
@@ -168,14 +167,6 @@ FORM_RESPONSES = {
     **UNSUBSCRIBE_RESPONSES,
     403: "A form sent from another site (Origin or Sec-Fetch-Site): nothing changed (an HTML page)",
 }
-# Fetch Metadata values a browser sends for a form on our own page, or for a request a person
-# started themselves (typed, bookmarked, opened from a mail client).
-SAME_SITE = ("same-origin", "none")
-
-
-def _origin_of(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower() if parts.scheme and parts.netloc else ""
 
 
 def cross_site() -> bool:
@@ -183,20 +174,8 @@ def cross_site() -> bool:
 
     The token in the path is the capability; this refuses other sites' forms on top. Browsers
     send ``Sec-Fetch-Site`` and ``Origin`` with a form post; a mail provider's RFC 8058
-    one-click POST sends neither and passes. ``Origin: null`` passes too: our pages send no
-    referrer, so a browser without Fetch Metadata says ``null`` for a form posted from them."""
-    headers = bp.current_request.headers
-    site = (headers.get("sec-fetch-site") or "").strip().lower()
-    if site and site not in SAME_SITE:
-        return True
-    origin = (headers.get("origin") or "").strip().lower().rstrip("/")
-    if not origin or origin == "null":
-        return False
-    own = {_origin_of(get_settings().public_url)}
-    host = (headers.get("host") or "").strip().lower()
-    if host:
-        own |= {f"https://{host}", f"http://{host}"}
-    return origin not in own
+    one-click POST sends neither and passes (``page_security.cross_site``)."""
+    return page_security.cross_site(bp.current_request.headers)
 
 
 def _refused(route: str) -> Response:

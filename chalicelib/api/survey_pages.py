@@ -8,13 +8,12 @@ back to this origin.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from functools import cache
 from typing import Any
 
 from chalice.app import Response
 
+from chalicelib.api import page_security
 from chalicelib.mail.render import TEMPLATES_DIR, environment
 from chalicelib.services.surveys import Resolved, SurveyInfo
 from chalicelib.store.invitations import Invitation
@@ -27,28 +26,12 @@ def css() -> str:
     return CSS_PATH.read_text(encoding="utf-8")
 
 
-@cache
 def content_security_policy() -> str:
-    digest = base64.b64encode(hashlib.sha256(css().encode("utf-8")).digest()).decode()
-    return (
-        "default-src 'none'; "
-        f"style-src 'sha256-{digest}'; "
-        "img-src 'self'; "
-        "form-action 'self'; "
-        "base-uri 'none'; "
-        "frame-ancestors 'none'"
-    )
+    return page_security.content_security_policy(css())
 
 
 def headers() -> dict[str, str | list[str]]:
-    return {
-        "Content-Type": "text/html; charset=utf-8",
-        "Content-Security-Policy": content_security_policy(),
-        "Referrer-Policy": "no-referrer",
-        "X-Content-Type-Options": "nosniff",
-        "Cache-Control": "no-store",
-        "X-Robots-Tag": "noindex, nofollow",
-    }
+    return page_security.strict_headers(css())
 
 
 def html(status: int, template: str, **context: Any) -> Response:
