@@ -11,16 +11,13 @@ from chalicelib.api.access import account_for, contact_for
 from chalicelib.api.routing import Body, PageQuery, page_body, staff_route
 from chalicelib.api.types import Email, IsoDate, Name
 from chalicelib.auth.tokens import Principal
-from chalicelib.domain.entities import DEFAULT_STAGES, Account, Contact
-from chalicelib.errors import NotFound, ValidationFailed
+from chalicelib.services import accounts as service
 from chalicelib.services import pulses
 from chalicelib.store import accounts as store
-from chalicelib.store import tenants as tenant_store
-from chalicelib.store.base import new_id, now_iso
 
 bp = Blueprint(__name__)
 
-MAX_CONTACTS_PER_ACCOUNT = 500
+MAX_CONTACTS_PER_ACCOUNT = service.MAX_CONTACTS_PER_ACCOUNT
 Currency = Field(default="USD", pattern=r"^[A-Z]{3}$")
 
 
@@ -72,20 +69,6 @@ class ContactPatch(Body):
         return value
 
 
-def _stages(tenant_id: str) -> tuple[str, ...]:
-    settings = tenant_store.get_tenant(tenant_id).settings
-    return tuple(settings.get("stages") or DEFAULT_STAGES)
-
-
-def _check_owner(principal: Principal, owner_id: str) -> None:
-    try:
-        owner = tenant_store.get_user(principal.tenant_id, owner_id)
-    except NotFound as exc:
-        raise ValidationFailed({"owner_id": "no such user"}) from exc
-    if not owner.active:
-        raise ValidationFailed({"owner_id": "that user is inactive"})
-
-
 @staff_route(bp, "/accounts", query=AccountListQuery, tag="accounts")
 def list_accounts(principal: Principal, query: AccountListQuery) -> dict[str, Any]:
     """Accounts: all of them for admins and senior managers, their own for account managers."""
@@ -102,24 +85,15 @@ def list_accounts(principal: Principal, query: AccountListQuery) -> dict[str, An
 @staff_route(bp, "/accounts", methods=["POST"], body=AccountBody, status=201, tag="accounts")
 def create_account(principal: Principal, body: AccountBody) -> dict[str, Any]:
     """Create an account. Account managers create accounts they own."""
-    owner_id = body.owner_id or principal.user_id
-    if not principal.sees_all_accounts and owner_id != principal.user_id:
-        raise ValidationFailed({"owner_id": "account managers create their own accounts"})
-    _check_owner(principal, owner_id)
-    if body.stage not in _stages(principal.tenant_id):
-        raise ValidationFailed({"stage": "not one of this workspace's stages"})
-    account = Account(
-        tenant_id=principal.tenant_id,
-        account_id=new_id("acc"),
+    return service.create_account(
+        principal,
         name=body.name,
-        owner_id=owner_id,
+        owner_id=body.owner_id,
         arr=body.arr,
         currency=body.currency,
         renewal_date=body.renewal_date,
         stage=body.stage,
-        created_at=now_iso(),
-    )
-    return store.create_account(account).to_api()
+    ).to_api()
 
 
 @staff_route(bp, "/accounts/{account_id}", tag="accounts")
@@ -132,18 +106,9 @@ def get_account(principal: Principal, account_id: str) -> dict[str, Any]:
 @staff_route(bp, "/accounts/{account_id}", methods=["PATCH"], body=AccountPatch, tag="accounts")
 def patch_account(principal: Principal, account_id: str, body: AccountPatch) -> dict[str, Any]:
     """Change an account's fields."""
-    account_for(principal, account_id)
+    account = account_for(principal, account_id)
     changes = body.model_dump(exclude_unset=True)
-    for key in ("name", "arr", "currency", "stage", "owner_id"):
-        if key in changes and changes[key] is None:
-            raise ValidationFailed({key: "may not be null"})
-    if "owner_id" in changes:
-        if not principal.sees_all_accounts and changes["owner_id"] != principal.user_id:
-            raise ValidationFailed({"owner_id": "only managers reassign accounts"})
-        _check_owner(principal, changes["owner_id"])
-    if "stage" in changes and changes["stage"] not in _stages(principal.tenant_id):
-        raise ValidationFailed({"stage": "not one of this workspace's stages"})
-    return store.update_account(principal.tenant_id, account_id, changes).to_api()
+    return service.update_account(principal, account, changes).to_api()
 
 
 @staff_route(bp, "/accounts/{account_id}", methods=["DELETE"], status=204, tag="accounts")
@@ -173,34 +138,17 @@ def list_contacts(principal: Principal, account_id: str, query: PageQuery) -> di
 )
 def create_contact(principal: Principal, account_id: str, body: ContactBody) -> dict[str, Any]:
     """Add a contact to an account."""
-    account_for(principal, account_id)
-    existing = store.account_contacts(principal.tenant_id, account_id)
-    if len(existing) >= MAX_CONTACTS_PER_ACCOUNT:
-        raise ValidationFailed({"account_id": f"at most {MAX_CONTACTS_PER_ACCOUNT} contacts"})
-    if any(c.email == body.email for c in existing):
-        raise ValidationFailed({"email": "already a contact of this account"})
-    contact = Contact(
-        tenant_id=principal.tenant_id,
-        contact_id=new_id("con"),
-        account_id=account_id,
-        name=body.name,
-        email=body.email,
-        title=body.title,
-        unsubscribed=False,
-        suppressed=False,
-        created_at=now_iso(),
-    )
-    return store.create_contact(contact).to_api()
+    account = account_for(principal, account_id)
+    return service.add_contact(
+        principal, account, name=body.name, email=body.email, title=body.title
+    ).to_api()
 
 
 @staff_route(bp, "/contacts/{contact_id}", methods=["PATCH"], body=ContactPatch, tag="accounts")
 def patch_contact(principal: Principal, contact_id: str, body: ContactPatch) -> dict[str, Any]:
     """Change a contact. A new email revokes the survey and unsubscribe links sent so far."""
     contact, _ = contact_for(principal, contact_id)
-    changes = {k: v for k, v in body.model_dump(exclude_unset=True).items() if v is not None}
-    if changes.get("email") == contact.email:
-        del changes["email"]  # the same address: its links stay valid
-    return store.update_contact(principal.tenant_id, contact_id, changes).to_api()
+    return service.update_contact(principal, contact, body.model_dump(exclude_unset=True)).to_api()
 
 
 @staff_route(bp, "/contacts/{contact_id}", methods=["DELETE"], status=204, tag="accounts")

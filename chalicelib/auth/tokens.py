@@ -22,6 +22,10 @@ ROLE_GROUPS = ("admin", "senior_manager", "account_manager")
 LEEWAY_SECONDS = 30
 
 
+class TokenExpired(Unauthorized):
+    """A correctly signed ID token past its expiry: the web app's session refreshes it."""
+
+
 @dataclass(frozen=True)
 class Principal:
     tenant_id: str
@@ -71,7 +75,7 @@ def verify_id_token(token: str) -> dict[str, Any]:
             options={"require": ["exp", "iat", "iss", "aud", "sub", "token_use"]},
         )
     except jwt.ExpiredSignatureError as exc:
-        raise Unauthorized("the token has expired") from exc
+        raise TokenExpired("the token has expired") from exc
     except (jwt.PyJWTError, ValueError, KeyError) as exc:
         raise Unauthorized("the token is not valid") from exc
     if claims.get("token_use") != "id":

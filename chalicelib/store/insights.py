@@ -307,3 +307,18 @@ def delete_for_account(tenant_id: str, account_id: str) -> None:
         ):
             batch.delete(item)
     InsightModel(workspace_pk(tenant_id), account_id).delete()
+
+
+def tasks_for(tenant_id: str, account_ids: Iterable[str]) -> dict[str, tuple[int, int]]:
+    """Open actions and pending follow-ups per account (the "tasks" items, one BatchGet per 100)."""
+    keys = [(account_pk(tenant_id, account_id), "tasks") for account_id in account_ids]
+    out: dict[str, tuple[int, int]] = {}
+    if not keys:
+        return out
+    for item in InsightModel.batch_get(keys):
+        account_id = item.pk.removeprefix(f"{tenant_id}#")
+        out[account_id] = (
+            max(int(item.open_actions or 0), 0),
+            max(int(item.pending_follow_ups or 0), 0),
+        )
+    return out

@@ -29,10 +29,26 @@ def _operations(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any
     }
 
 
+def _page_routes() -> set[tuple[str, str]]:
+    """The staff web app's pages (``page_route``): HTML for people, not part of the API."""
+    from chalicelib.web.routing import PAGES
+
+    return {(spec.method, spec.path) for spec in PAGES}
+
+
 def _app_routes(chalice_app: Any) -> set[tuple[str, str]]:
-    return {
+    """The API's routes: everything the app serves except the web app's pages."""
+    served = {
         (method.upper(), path) for path, methods in chalice_app.routes.items() for method in methods
     }
+    return served - _page_routes()
+
+
+def test_pages_stay_out_of_the_document(document: dict[str, Any], chalice_app: Any) -> None:
+    pages = _page_routes()
+    assert ("GET", "/app/login") in pages and ("GET", "/") in pages
+    assert not pages & set(_operations(document)), "a page is documented as an API operation"
+    assert not any(path == "/app" or path.startswith("/app/") for path in document["paths"])
 
 
 def test_document_is_valid_openapi_3_1(document: dict[str, Any]) -> None:
@@ -72,11 +88,15 @@ def test_routes_table_matches_the_app(chalice_app: Any) -> None:
 
 def test_every_view_goes_through_the_routing_wrapper(chalice_app: Any) -> None:
     """A route added with a bare ``bp.route`` would skip authentication and error mapping."""
+    pages = _page_routes()
     bare = [
         (method, path)
         for path, methods in chalice_app.routes.items()
         for method, entry in methods.items()
         if "_register.<locals>" not in entry.view_function.__qualname__
+        and not (
+            (method, path) in pages and "page_route.<locals>" in entry.view_function.__qualname__
+        )
     ]
     assert not bare, f"routes not declared with staff_route/public_route: {bare}"
 
