@@ -16,7 +16,7 @@ from typing import Any
 from chalicelib.domain import heartbeat as hb
 from chalicelib.domain.entities import Account, Contact, Tenant, User
 from chalicelib.errors import Conflict, NotFound, ValidationFailed
-from chalicelib.services import heartbeat_survey, notify, surveys, tenancy
+from chalicelib.services import heartbeat_survey, notify, staff_links, surveys, tenancy
 from chalicelib.services.settings import tenant_settings, update_settings
 from chalicelib.store import accounts as account_store
 from chalicelib.store import heartbeat as store
@@ -311,7 +311,7 @@ def notify_admins(tenant: Tenant, round_id: str) -> int:
             kind=APPROVAL_KIND,
             title=title,
             body=body,
-            link=f"/heartbeats/{round_id}",
+            link=staff_links.heartbeat(round_id),
             dedupe_key=f"heartbeat-approval:{round_id}",
             template="mail/heartbeat_approval",
             context={

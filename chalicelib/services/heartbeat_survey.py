@@ -15,7 +15,7 @@ from typing import Any
 from chalicelib.domain import heartbeat as hb
 from chalicelib.errors import NotFound
 from chalicelib.mail import message
-from chalicelib.services import surveys
+from chalicelib.services import staff_links, surveys
 from chalicelib.services.surveys import Parsed, SurveyInfo
 from chalicelib.store import accounts as account_store
 from chalicelib.store import heartbeat as store
@@ -169,7 +169,7 @@ class HeartbeatKind(surveys.SurveyKind):
             title = f"{who} opened the heartbeat"
         else:
             title = f"{who} answered the heartbeat"
-        return title, f"{info.title}, sent to {inv.email}.", f"/accounts/{inv.account_id}"
+        return title, f"{info.title}, sent to {inv.email}.", staff_links.account(inv.account_id)
 
     def mail(
         self, info: SurveyInfo, inv: Invitation, *, variant: str, link: str, unsubscribe: str

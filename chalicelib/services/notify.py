@@ -20,8 +20,7 @@ from chalicelib.domain.entities import User
 from chalicelib.domain.tenant_settings import AlertDefaults
 from chalicelib.mail import message
 from chalicelib.observability import logger
-from chalicelib.services import send_limits
-from chalicelib.settings import get_settings
+from chalicelib.services import send_limits, staff_links
 from chalicelib.store import notifications as store
 from chalicelib.store.base import new_id, now_iso
 
@@ -31,7 +30,7 @@ class Event:
     kind: str
     title: str
     body: str = ""
-    link: str | None = None  # path in the app, e.g. /accounts/acc_…
+    link: str | None = None  # a staff web page, from services/staff_links (/app/accounts/…)
     account_id: str | None = None
     # Same key → same notification: a retried job or handler notifies nobody twice.
     dedupe_key: str | None = None
@@ -76,7 +75,7 @@ def notify(tenant_id: str, users: Iterable[User], event: Event) -> int:
         state = store.add(tenant_id, user.user_id, record)
         if state == "emailed" or not event.mail or not prefs.email.get(event.kind, True):
             continue
-        url = f"{get_settings().public_url.rstrip('/')}{event.link}" if event.link else None
+        url = staff_links.absolute(event.link) if event.link else None
         mail = message.from_templates(
             event.template,
             to=user.email,

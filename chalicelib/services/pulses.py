@@ -20,9 +20,8 @@ from chalicelib.domain.success_score import ScoreParams
 from chalicelib.domain.tenant_settings import effective
 from chalicelib.errors import Conflict, ValidationFailed
 from chalicelib.observability import logger
-from chalicelib.services import notify
+from chalicelib.services import notify, staff_links
 from chalicelib.services.tenancy import TENANT_SEEDERS
-from chalicelib.settings import get_settings
 from chalicelib.store import accounts as account_store
 from chalicelib.store import directory
 from chalicelib.store import pulses as store
@@ -323,10 +322,6 @@ def with_live_scores(
 # ------------------------------------------------------------------------------------- alerts
 
 
-def _url(path: str) -> str:
-    return f"{get_settings().public_url.rstrip('/')}{path}"
-
-
 def alert_recipients(tenant_id: str, owner_id: str, users: Sequence[User]) -> list[User]:
     """The account owner, the owner's manager and every senior manager (active users only)."""
     by_id = {u.user_id: u for u in users}
@@ -368,7 +363,7 @@ def pulse_alert(
     ]
     if risk:
         body_lines.append("Risk factors: " + "; ".join(risk) + ".")
-    link = f"/accounts/{account.account_id}"
+    link = staff_links.account(account.account_id)
     event = notify.Event(
         kind="pulse_alert",
         title=f"{account.name} is at {label(pulse.level)}",
@@ -379,7 +374,7 @@ def pulse_alert(
         template="mail/pulse_alert",
         context={
             "account_name": account.name,
-            "account_url": _url(link),
+            "account_url": staff_links.absolute(link),
             "level_label": label(pulse.level),
             "previous_label": previous,
             "set_by_name": setter.name if setter else None,
@@ -443,7 +438,7 @@ def stale_digests(tenant_id: str, on_date: date) -> dict[str, int]:
                 "days": days,
                 "never": a.pulse_set_at is None,
                 "level_label": None if a.pulse_level is None else label(a.pulse_level),
-                "url": _url(f"/accounts/{a.account_id}"),
+                "url": staff_links.absolute(staff_links.account(a.account_id)),
             }
             for a, days in stale[:MAX_DIGEST_ROWS]
         ]
@@ -460,7 +455,7 @@ def stale_digests(tenant_id: str, on_date: date) -> dict[str, int]:
                 kind="stale_digest",
                 title=f"{len(stale)} account{plural} without a pulse for {prefs.stale_days}+ days",
                 body=body,
-                link="/accounts",
+                link=staff_links.accounts(),
                 dedupe_key=f"stale_digest:{on_date.isoformat()}",
                 template="mail/stale_digest",
                 context={

@@ -24,7 +24,7 @@ from chalicelib.domain.scoring import NPS_MAX, NPS_MIN, PULSE_INDEX_MAX, PULSE_I
 from chalicelib.errors import Conflict, NotFound, ValidationFailed
 from chalicelib.mail import message
 from chalicelib.services import review_insights as insight
-from chalicelib.services import surveys
+from chalicelib.services import staff_links, surveys
 from chalicelib.services.settings import tenant_settings
 from chalicelib.services.surveys import Parsed, SurveyInfo
 from chalicelib.settings import get_settings
@@ -322,7 +322,7 @@ class ReviewKind(surveys.SurveyKind):
         who = inv.name or inv.email
         title = info.title
         response = inv.response or {}
-        link = f"/reviews/{info.survey_id}/analytics"
+        link = staff_links.review_analytics(info.survey_id)
         if event == "opened":
             return f"{who} opened “{title}”", "", link
         if event == "scored":

@@ -8,6 +8,7 @@ from email import policy
 from typing import Any
 
 import pytest
+from mail_links import assert_staff_page_links
 from support.api import Staff, TenantHandle
 
 from chalicelib.jobs import registry as jobs
@@ -93,7 +94,7 @@ def test_real_time_alert_reaches_owner_manager_and_executives_once(
         assert "Initech Alerts" in part
         assert "Fairly Satisfied" in part and "Some Risk" in part  # what changed
         assert risk["name"] in part and "Budget review next month" in part
-        assert f"/accounts/{account['id']}" in part  # the link back
+        assert_staff_page_links(part, f"/app/accounts/{account['id']}")  # the link back
 
     # In-app too.
     inbox = tenant.as_(team["exec_one"]).get("/notifications").json["items"]
@@ -187,7 +188,7 @@ def test_stale_digest_once_per_recipient_per_day(
     for part in (text, html):
         assert "Stale Umbrella" in part and "Never Pulsed Vandelay" in part
         assert "Fresh Soylent" not in part
-        assert f"/accounts/{stale['id']}" in part
+        assert_staff_page_links(part, f"/app/accounts/{stale['id']}")
     assert "30 days ago" in text and "no pulse yet" in text
     assert "2 accounts" in str(digest["Subject"])
 

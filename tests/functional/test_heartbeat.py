@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from mail_links import assert_staff_page_links, pulse_links
 from support.api import TenantHandle
 
 CUSTOM = {"text": "How well do we document our work?"}
@@ -157,7 +158,11 @@ def test_approval_email_is_multipart_with_link(tenant: TenantHandle) -> None:
     assert len(mine) == 1
     mail = mine[0]
     assert "approval" in mail.subject.lower()
-    assert "/heartbeats/hb_" in mail.text and "/heartbeats/hb_" in mail.html
+    (round_id,) = {link.rsplit("/", 1)[1] for link in pulse_links(mail.text)}
+    assert round_id.startswith("hb_")
+    for part in (mail.text, mail.html):
+        # The staff web app's approval page, not the JSON route.
+        assert_staff_page_links(part, f"/app/heartbeats/{round_id}")
     assert "Overall satisfaction" in mail.text
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from mail_links import assert_staff_page_links
 from support.api import Api, TenantHandle
 from survey_support import FULL_ANSWER, SentReview, drain, mails_to, make_review, send_review
 
@@ -286,6 +287,11 @@ def test_quick_updates_mail_the_owner_once(client: Any, tenant: TenantHandle) ->
     mails = mails_to(owner.email)
     assert len(mails) == 1, [m["Subject"] for m in mails]
     assert "commented" in str(mails[0]["Subject"])
+    analytics = f"/app/reviews/{review.review_id}/analytics"
+    for kind in ("plain", "html"):
+        part = mails[0].get_body(preferencelist=(kind,))
+        assert part is not None
+        assert_staff_page_links(part.get_content(), analytics)
     # In-app, every change is still there.
     inbox = tenant.as_(owner).get("/notifications").json["items"]
     assert sum(1 for n in inbox if n["kind"] == "commented") == 5
