@@ -14,8 +14,8 @@ def test_missing_route_response_is_the_local_404() -> None:
     missing = by_type["MISSING_AUTHENTICATION_TOKEN"]
     assert missing["StatusCode"] == "404"
     assert json.loads(missing["ResponseTemplates"]["application/json"]) == NOT_FOUND
+    assert all(r["Type"] == "AWS::ApiGateway::GatewayResponse" for r in resources.values())
     for props in by_type.values():
-        assert all(r["Type"] == "AWS::ApiGateway::GatewayResponse" for r in resources.values())
         headers = props["ResponseParameters"]
         assert headers["gatewayresponse.header.Access-Control-Allow-Origin"] == "'*'"
         assert (
