@@ -128,9 +128,11 @@ def _read_secret(secret_id: str, region: str, endpoint_url: str | None) -> str:
     """One Secrets Manager read per process and secret (at cold start, on first use)."""
     import boto3
 
+    from chalicelib.clients import CONFIG
+
     answer = (
         boto3.session.Session()
-        .client("secretsmanager", region_name=region, endpoint_url=endpoint_url)
+        .client("secretsmanager", region_name=region, endpoint_url=endpoint_url, config=CONFIG)
         .get_secret_value(SecretId=secret_id)
     )
     return str(answer.get("SecretString") or "")

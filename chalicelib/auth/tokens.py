@@ -20,6 +20,7 @@ from chalicelib.settings import get_settings
 
 ROLE_GROUPS = ("admin", "senior_manager", "account_manager")
 LEEWAY_SECONDS = 30
+JWKS_TIMEOUT_SECONDS = 3
 
 
 class TokenExpired(Unauthorized):
@@ -54,8 +55,16 @@ def _jwks_client() -> PyJWKClient:
             "AWS4-HMAC-SHA256 Credential=local/20260101/"
             f"{settings.region}/cognito-idp/aws4_request, SignedHeaders=host, Signature=0"
         )
-    # PyJWKClient caches the keys and refetches when a token names a kid it has not seen.
-    return PyJWKClient(settings.jwks_url, cache_keys=True, lifespan=3600, headers=headers)
+    # PyJWKClient caches the keys and refetches when a token names a kid it has not seen. A
+    # fetch that hangs fails after JWKS_TIMEOUT_SECONDS (the library waits 30 s, past API
+    # Gateway's 29 s): the request answers 401 and the next one tries again.
+    return PyJWKClient(
+        settings.jwks_url,
+        cache_keys=True,
+        lifespan=3600,
+        headers=headers,
+        timeout=JWKS_TIMEOUT_SECONDS,
+    )
 
 
 def verify_id_token(token: str) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.store.base import BaseMeta, Page, is_condition_failure, query_page, table_name
+from chalicelib.store.base import connection as base_connection
 
 LIBRARY_SCOPE = "questions"
 SCHEDULE_SCOPE = "all"
@@ -45,7 +46,7 @@ MAX_ATTEMPTS = 5
 
 
 def _conn() -> Connection:
-    return Connection(region=BaseMeta.region)
+    return base_connection()
 
 
 def _cancelled_by_condition(exc: Exception) -> bool:

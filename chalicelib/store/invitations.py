@@ -47,6 +47,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.store.base import BaseMeta, is_condition_failure, table_name
+from chalicelib.store.base import connection as base_connection
 
 # Reminder index shards per day: spreads one busy day over several partitions.
 DUE_SHARDS = 4
@@ -59,7 +60,7 @@ TxOp = Callable[[TransactWrite], None]
 
 
 def connection() -> Connection:
-    return Connection(region=BaseMeta.region)
+    return base_connection()
 
 
 def cancelled_by_condition(exc: Exception) -> bool:

@@ -20,6 +20,7 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.errors import Conflict, NotFound
 from chalicelib.store.base import BaseMeta, table_name
+from chalicelib.store.base import connection as base_connection
 
 
 class SenderIdentityModel(Model):
@@ -65,7 +66,7 @@ def _identity(item: SenderIdentityModel) -> SenderIdentity:
 
 
 def _connection() -> Connection:
-    return Connection(region=BaseMeta.region)
+    return base_connection()
 
 
 def claim(record: SenderIdentity) -> None:
