@@ -168,6 +168,7 @@ def _banner(port: int, moto_port: int, env: dict[str, str], demo: bool, state: P
     lines = [
         "",
         "Pulse local stack is running",
+        f"  Web app        {url}/app/login   (sign in with a demo login below)",
         f"  API            {url}          (try {url}/health, {url}/openapi.json)",
         f"  Outbox         {url}/_local/outbox   (mail SES accepted; `pulse outbox` too)",
         f"  AWS (moto)     http://{HOST}:{moto_port}   (dashboard: /moto-api/)",

@@ -61,6 +61,7 @@ def test_startup_banner_names_url_logins_and_data_lifetime(stack: LocalStack) ->
     assert stack.demo_password in log
     assert all(email in log for email in stack.demo_logins.values())
     assert "/_local/outbox" in log
+    assert f"{stack.base_url}/app/login" in log  # the web app's sign-in page
     assert "DATA LIVES IN MEMORY" in log
 
 
