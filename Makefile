@@ -10,6 +10,11 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade 'pip<26.3'  # chalice 1.34 requires pip<26.3
 	$(BIN)/pip install -q -e '.[dev]'
+	# checkov (template checks in tests/functional/test_package.py) in its own virtualenv:
+	# its pins conflict with the app's (pyproject.toml, dependency group "checkov").
+	test -x $(VENV)/checkov/bin/python || $(BIN)/python -m venv $(VENV)/checkov
+	$(VENV)/checkov/bin/pip install -q --upgrade 'pip<26.3'
+	$(VENV)/checkov/bin/pip install -q --group checkov
 	touch $(STAMP)
 
 run: $(STAMP)
