@@ -19,6 +19,10 @@ QUEUES: dict[str, int] = {
     "heartbeat": 900,  # heartbeat fan-out: a round → its accounts → their contacts
 }
 
+# Lambda's on-failure destination for the asynchronously invoked functions (schedules, SNS): no
+# handler consumes it; operators replay it with ``pulse jobs replay-dlq async-failures``.
+ASYNC_FAILURES = "async-failures"
+
 
 def queue_name(short: str) -> str:
     return get_settings().queue_name(short)

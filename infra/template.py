@@ -29,7 +29,7 @@ from typing import Any
 from pynamodb.attributes import TTLAttribute
 from pynamodb.models import Model
 
-from chalicelib.queues import QUEUES
+from chalicelib.queues import ASYNC_FAILURES, QUEUES
 from chalicelib.settings import Settings, get_settings, load_settings
 from chalicelib.store.registry import MODELS
 from pulse_local.gateway import gateway_responses
@@ -50,7 +50,7 @@ ALARM_TOPIC = "OpsAlarmTopic"
 TOPIC_KEY = "KeyTopics"
 # Lambda's on-failure destination for asynchronous invocations (schedules, SNS): a job whose
 # retries are exhausted lands here, alarmed, and `pulse jobs replay-dlq async-failures` replays it.
-FAILURE_QUEUE_SHORT = "async-failures"
+FAILURE_QUEUE_SHORT = ASYNC_FAILURES
 FAILURE_QUEUE = "QueueAsyncFailures"
 ASYNC_MAX_RETRY_ATTEMPTS = 2
 # Long enough for a delivery throttled by a schedule's reserved concurrency of 1 to wait out the

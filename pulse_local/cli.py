@@ -388,13 +388,116 @@ def replay_dead_letters(
     return moved
 
 
-def cmd_jobs_replay_dlq(args: argparse.Namespace) -> int:
-    from chalicelib.queues import QUEUES
+# The scheduled handlers (``@schedule`` names) and the job each runs for its day: a schedule
+# that failed on AWS is replayed by running that job for the failed event's date, as
+# ``pulse jobs run`` does.
+SCHEDULED_JOBS = {
+    "nightly_success_score": "success-score",
+    "daily_stale_alerts": "stale-alerts",
+    "heartbeat_prepare": "heartbeat-prepare",
+    "benchmarks_nightly": "benchmarks",
+    "daily_reminders": "reminders",
+}
+SNS_HANDLERS = ("ses_events",)
 
-    if args.queue not in QUEUES:
+
+def failed_handler(record: dict[str, Any]) -> str | None:
+    """The handler an on-failure record is about, from the function's name in its ARN:
+    ``<stack>-<LogicalId>-<suffix>`` as CloudFormation names it, ``<app>-<stage>-<name>`` as
+    ``chalice deploy`` does."""
+    from chalice.utils import to_cfn_resource_name
+
+    arn = str((record.get("requestContext") or {}).get("functionArn") or "")
+    parts = arn.split(":")
+    function = parts[6] if len(parts) > 6 else ""
+    for handler in (*SCHEDULED_JOBS, *SNS_HANDLERS):
+        logical = to_cfn_resource_name(handler)
+        if f"-{logical}-" in f"-{function}-" or function.endswith(f"-{handler}"):
+            return handler
+    return None
+
+
+def replay_async_failure(record: dict[str, Any]) -> dict[str, Any]:
+    """Run again what one on-failure record (Lambda's ``{"requestContext", "requestPayload",
+    "responsePayload", …}``) failed to do: a schedule's job for its event's date, or an SNS
+    handler on the notifications it was given. Raises ValueError for a record it cannot place."""
+    from datetime import UTC, datetime
+
+    from chalicelib.jobs.registry import run
+
+    handler = failed_handler(record)
+    payload = record.get("requestPayload")
+    if handler is None or not isinstance(payload, dict):
+        arn = (record.get("requestContext") or {}).get("functionArn")
+        raise ValueError(f"not a failure of a known schedule or SNS handler: {arn!r}")
+    if handler in SCHEDULED_JOBS:
+        try:
+            stamp = datetime.fromisoformat(str(payload["time"]).replace("Z", "+00:00"))
+        except (KeyError, ValueError):
+            raise ValueError(f"{handler}: the failed event has no time") from None
+        on_date = stamp.astimezone(UTC).date()
+        job = SCHEDULED_JOBS[handler]
+        summary = run(job, on_date, on_progress=_progress)
+        return {"handler": handler, "job": job, "date": on_date.isoformat(), "summary": summary}
+    from chalicelib.services import surveys
+
+    suppressed = 0
+    for sns in payload.get("Records") or []:
+        notification = json.loads((sns.get("Sns") or {}).get("Message") or "null")
+        if isinstance(notification, dict):
+            suppressed += surveys.suppress_from_ses(notification)
+    return {"handler": handler, "summary": {"suppressed": suppressed}}
+
+
+def replay_async_failures(
+    limit: int | None = None, progress: Callable[[str], None] | None = None
+) -> list[dict[str, Any]]:
+    """Replay the async-failures queue (Lambda's on-failure destination). A message is deleted
+    only once its job ran again; one that cannot be placed, or whose job fails again, stays."""
+    from chalicelib.clients import client
+    from chalicelib.queues import ASYNC_FAILURES, queue_name
+
+    sqs = client("sqs")
+    url = sqs.get_queue_url(QueueName=queue_name(ASYNC_FAILURES))["QueueUrl"]
+    replayed: list[dict[str, Any]] = []
+    while limit is None or len(replayed) < limit:
+        want = 10 if limit is None else min(10, limit - len(replayed))
+        got = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=want, VisibilityTimeout=900, WaitTimeSeconds=0
+        ).get("Messages", [])
+        if not got:
+            break
+        for message in got:
+            try:
+                record = json.loads(message["Body"])
+                outcome = replay_async_failure(record if isinstance(record, dict) else {})
+            except ValueError as exc:
+                if progress is not None:
+                    progress(f"left in {ASYNC_FAILURES}: {exc}")
+                continue
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            replayed.append(outcome)
+            if progress is not None:
+                progress(f"replayed {outcome['handler']} {outcome.get('date', '')}".rstrip())
+    return replayed
+
+
+def cmd_jobs_replay_dlq(args: argparse.Namespace) -> int:
+    from chalicelib.queues import ASYNC_FAILURES, QUEUES
+
+    if args.queue == ASYNC_FAILURES:
+        _load_app()
+        replayed = replay_async_failures(args.limit, _progress)
         print(
-            f"pulse jobs replay-dlq: unknown queue {args.queue!r}; known: {', '.join(QUEUES)}",
-            file=sys.stderr,
+            json.dumps(
+                {"queue": args.queue, "replayed": len(replayed), "runs": replayed}, default=str
+            )
+        )
+        return 0
+    if args.queue not in QUEUES:
+        known = ", ".join([*QUEUES, ASYNC_FAILURES])
+        print(
+            f"pulse jobs replay-dlq: unknown queue {args.queue!r}; known: {known}", file=sys.stderr
         )
         return 2
     moved = replay_dead_letters(args.queue, args.limit, _progress)
@@ -493,9 +596,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--date", required=True, help="YYYY-MM-DD")
     run.set_defaults(func=cmd_jobs_run)
     replay = jobs.add_parser(
-        "replay-dlq", help="move a queue's dead-lettered messages back to the queue"
+        "replay-dlq",
+        help="move a queue's dead-lettered messages back to the queue, or run the jobs in "
+        "async-failures again",
     )
-    replay.add_argument("queue", help="short queue name, e.g. mail, score, heartbeat")
+    replay.add_argument(
+        "queue",
+        help="short queue name, e.g. mail, score, heartbeat; async-failures runs failed "
+        "schedules' jobs again for their dates",
+    )
     replay.add_argument("--limit", type=int, default=None, help="at most this many")
     replay.set_defaults(func=cmd_jobs_replay_dlq)
 

@@ -91,7 +91,7 @@ def provision_cognito(endpoint: str, prefix: str) -> dict[str, str]:
 
 def provision_rest(endpoint: str) -> None:
     """Tables, queues, bucket and the verified sender, from the app's own definitions."""
-    from chalicelib.queues import QUEUES, queue_name
+    from chalicelib.queues import ASYNC_FAILURES, QUEUES, queue_name
     from chalicelib.settings import get_settings
     from chalicelib.store.registry import MODELS
 
@@ -112,6 +112,7 @@ def provision_rest(endpoint: str) -> None:
                 "RedrivePolicy": f'{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"5"}}',
             },
         )
+    sqs.create_queue(QueueName=queue_name(ASYNC_FAILURES))
     _client("s3", endpoint).create_bucket(Bucket=settings.bucket_name)
     ses = _client("ses", endpoint)
     ses.verify_email_identity(EmailAddress=settings.mail_from)
