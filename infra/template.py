@@ -8,7 +8,9 @@ Generated, never hand-written, from the same definitions the app and the local s
 - the SES configuration set with bounce/complaint events to SNS, the documents bucket, the
   signing secret, and one least-privilege IAM role for the functions;
 - a regional WAF web ACL on the API stage (per-IP rate limit on the public paths, AWS's common
-  rule set).
+  and known-bad-inputs rule sets);
+- the async-failures queue (Lambda's on-failure destination) and its alarm, the topics' KMS key,
+  and the API's access log group with the API Gateway account setting it needs.
 
 ``chalice package --merge-template`` deep-merges this into its own template. Two things can only be
 done on the result, because they depend on which functions exist: :func:`finalize` points every
@@ -969,7 +971,11 @@ def finalize(sam: Json) -> Json:
     - an SQS or SNS event on one of our queues or topics references the resource, so
       CloudFormation creates it before the event source mapping or subscription;
     - a log group Chalice names after the wrong logical id (``${ApiHandler}`` for the function
-      ``APIHandler`` with ``log_retention_in_days``, aws/chalice#2079) names the function.
+      ``APIHandler`` with ``log_retention_in_days``, aws/chalice#2079) names the function;
+    - the API answers routing misses and its own errors in Pulse's error shape, is traced and
+      access-logged;
+    - every asynchronously invoked function sends exhausted events to the async-failures queue;
+    - the checkov findings the design keeps are skipped in each resource's Metadata, with why.
     """
     _fix_log_groups(sam)
     _throttle_api(sam)
