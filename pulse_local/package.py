@@ -7,7 +7,10 @@
    ``chalicelib/`` — where ``chalicelib.mail.render.TEMPLATES_DIR`` looks for it;
 4. run ``chalice package --stage STAGE --merge-template …`` into ``dist/``;
 5. post-process ``sam.json`` (``infra.template.finalize``): function role, ReportBatchItemFailures;
-6. check the zip holds the templates and no development package, and report its size.
+6. add bytecode to the zip (``compile_bytecode``): Chalice ships sources only and ``/var/task``
+   is read-only, so without it every cold start compiles every module it imports;
+7. check the zip holds the templates, hash-checked bytecode and no development package, and
+   report its size.
 
     python -m pulse_local.package [--stage dev] [--output dist]
 """
@@ -15,13 +18,16 @@
 from __future__ import annotations
 
 import argparse
+import compileall
 import contextlib
 import fcntl
 import json
 import os
+import py_compile
 import shutil
 import subprocess
 import sys
+import tempfile
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -36,6 +42,7 @@ VENDORED_TEMPLATES = VENDOR / "templates"
 CACHE = ROOT / ".chalice" / "deployments"
 DIST = ROOT / "dist"
 MERGE_TEMPLATE = "infra-merge.json"
+LAMBDA_TASK_ROOT = "/var/task"  # where Lambda unpacks the zip: the paths tracebacks show
 
 # Top-level names that must never reach the Lambda zip (test and tooling packages).
 DEV_PACKAGES = (
@@ -66,6 +73,7 @@ class PackageResult:
     unzipped_bytes: int
     files: int
     templates: list[str]
+    bytecode: int = 0  # .pyc files
 
 
 def _chalice_env(region: str) -> dict[str, str]:
@@ -135,6 +143,14 @@ def inspect_zip(zip_path: Path) -> PackageResult:
         raise SystemExit(f"development packages in the Lambda zip: {leaked}")
     if not templates:
         raise SystemExit("the Lambda zip holds no templates/: mail could not render")
+    with zipfile.ZipFile(zip_path) as archive:
+        stale = sorted(
+            i.filename
+            for i in infos
+            if i.filename.endswith(".pyc") and not _checked_hash(archive.read(i)[:16])
+        )
+    if stale:
+        raise SystemExit(f"bytecode Lambda would recompile on every cold start: {stale[:5]}")
     return PackageResult(
         zip_path=zip_path,
         template_path=zip_path.parent / "sam.json",
@@ -142,7 +158,54 @@ def inspect_zip(zip_path: Path) -> PackageResult:
         unzipped_bytes=sum(i.file_size for i in infos),
         files=len(infos),
         templates=templates,
+        bytecode=sum(n.endswith(".pyc") for n in names),
     )
+
+
+def _checked_hash(header: bytes) -> bool:
+    """A .pyc of this interpreter that is validated against its source's hash (PEP 552): the
+    zip keeps no timestamps Python could compare, so timestamp-based bytecode is never used."""
+    from importlib.util import MAGIC_NUMBER
+
+    flags = int.from_bytes(header[4:8], "little")
+    return header[:4] == MAGIC_NUMBER and flags == 0b11
+
+
+def compile_bytecode(zip_path: Path, runtime: str) -> int:
+    """Add ``__pycache__/*.pyc`` for every module in the zip, hash-checked (timestamps do not
+    survive the zip), compiled by this interpreter, which must be the functions' runtime.
+    Bytecode already in the zip (a development ``__pycache__``) is dropped first. Returns the
+    number of .pyc files added."""
+    ours = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    if runtime != ours:
+        raise SystemExit(f"the functions run {runtime}; bytecode compiled by {ours} is ignored")
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "task"
+        with zipfile.ZipFile(zip_path) as source:
+            keep = [
+                i
+                for i in source.infolist()
+                if "__pycache__/" not in i.filename and not i.filename.endswith((".pyc", ".pyo"))
+            ]
+            source.extractall(root, members=[i for i in keep if i.filename.endswith(".py")])
+            compileall.compile_dir(
+                root,
+                ddir=LAMBDA_TASK_ROOT,
+                quiet=2,  # a few dependencies ship files that are not Python 3; never imported
+                invalidation_mode=py_compile.PycInvalidationMode.CHECKED_HASH,
+            )
+            compiled = sorted(root.rglob("*.pyc"))
+            rebuilt = zip_path.with_name(zip_path.name + ".tmp")
+            with zipfile.ZipFile(rebuilt, "w", zipfile.ZIP_DEFLATED) as target:
+                for info in keep:
+                    target.writestr(info, source.read(info))
+                for pyc in compiled:
+                    entry = zipfile.ZipInfo(pyc.relative_to(root).as_posix(), (2020, 1, 1, 0, 0, 0))
+                    entry.external_attr = 0o644 << 16
+                    entry.compress_type = zipfile.ZIP_DEFLATED
+                    target.writestr(entry, pyc.read_bytes())
+    os.replace(rebuilt, zip_path)
+    return len(compiled)
 
 
 def _build(stage: str, output: Path, merge_file: Path, region: str) -> None:
@@ -193,6 +256,14 @@ def package(stage: str = "dev", output: Path = DIST, region: str = "us-east-1") 
         raise SystemExit(str(exc)) from None
     infra.finalize(sam)
     sam_path.write_text(json.dumps(sam, indent=2) + "\n", encoding="utf-8")
+    runtimes = {
+        str(r["Properties"]["Runtime"])
+        for r in sam["Resources"].values()
+        if r["Type"] == "AWS::Serverless::Function"
+    }
+    if len(runtimes) != 1:
+        raise SystemExit(f"the functions run different runtimes: {sorted(runtimes)}")
+    compile_bytecode(output / "deployment.zip", runtimes.pop())
     return inspect_zip(output / "deployment.zip")
 
 
@@ -205,8 +276,8 @@ def main(argv: list[str] | None = None) -> int:
     result = package(args.stage, args.output, args.region)
     print(
         f"{result.template_path} + {result.zip_path.name}: {result.zip_bytes / 1e6:.1f} MB zipped, "
-        f"{result.unzipped_bytes / 1e6:.1f} MB unzipped, {result.files} files, "
-        f"{len(result.templates)} templates"
+        f"{result.unzipped_bytes / 1e6:.1f} MB unzipped, {result.files} files "
+        f"({result.bytecode} bytecode), {len(result.templates)} templates"
     )
     return 0
 

@@ -305,6 +305,65 @@ def test_app_imports_from_the_package_as_on_lambda(unzipped: Path) -> None:
     assert result.returncode == 0, result.stderr
 
 
+def test_every_module_ships_hash_checked_bytecode(packaged: packaging.PackageResult) -> None:
+    """One .pyc per .py, compiled by the runtime's Python and checked against the source's hash
+    (the zip keeps no timestamps Python could compare), and none from a development tree."""
+    import importlib.util
+
+    with zipfile.ZipFile(packaged.zip_path) as archive:
+        names = set(archive.namelist())
+        sources = {n for n in names if n.endswith(".py")}
+        bytecode = {n for n in names if n.endswith(".pyc")}
+        assert bytecode == {importlib.util.cache_from_source(n) for n in sources}
+        for name in sorted(n for n in bytecode if n.startswith(("app", "chalicelib/"))):
+            header = archive.read(name)[:16]
+            source = archive.read(importlib.util.source_from_cache(name))
+            assert header[:4] == importlib.util.MAGIC_NUMBER, name
+            assert int.from_bytes(header[4:8], "little") == 0b11, f"{name}: not checked-hash"
+            assert header[8:16] == importlib.util.source_hash(source), f"{name}: stale"
+    assert packaged.bytecode == len(bytecode)
+
+
+def test_app_imports_from_the_shipped_bytecode_without_compiling(
+    packaged: packaging.PackageResult, tmp_path: Path
+) -> None:
+    """`import app` from a fresh unpacking, free to write bytecode: every module of the package
+    loads from its shipped .pyc, and nothing is compiled or written (on Lambda /var/task is
+    read-only: anything not shipped is compiled again on every cold start)."""
+    task = tmp_path / "task"
+    with zipfile.ZipFile(packaged.zip_path) as archive:
+        archive.extractall(task)
+
+    def snapshot() -> dict[str, tuple[int, int]]:
+        return {
+            str(p.relative_to(task)): (p.stat().st_mtime_ns, p.stat().st_size)
+            for p in task.rglob("*")
+            if p.is_file()
+        }
+
+    before = snapshot()
+    script = (
+        "import os, sys\n"
+        "os.environ['AWS_LAMBDA_FUNCTION_NAME'] = 'pulse-dev-probe'\n"
+        f"task = {str(task)!r}\n"
+        "sys.path.insert(0, task)\n"
+        "assert not sys.dont_write_bytecode\n"
+        "import app\n"
+        "ours = [m for m in list(sys.modules.values())\n"
+        "        if (getattr(m, '__file__', None) or '').startswith(task) and m.__file__.endswith('.py')]\n"
+        "missing = [m.__name__ for m in ours if not os.path.exists(m.__cached__ or '')]\n"
+        "assert not missing, missing[:10]\n"
+        "print(len(ours))\n"
+    )
+    result = _run_isolated(script, task)
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout.split()[-1]) > 200  # app, chalicelib, pydantic, botocore, …
+    after = snapshot()
+    assert sorted(set(after) - set(before)) == [], "bytecode was written: it was not shipped"
+    changed = sorted(n for n in before if after[n] != before[n])
+    assert changed == [], f"recompiled: {changed[:10]}"
+
+
 def test_zip_holds_no_development_package(unzipped: Path) -> None:
     top = {p.name.split("-")[0].lower() for p in unzipped.iterdir()}
     for dev in (
