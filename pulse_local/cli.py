@@ -23,7 +23,6 @@ import socket
 import sys
 import threading
 import time
-import warnings
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -211,8 +210,6 @@ def cmd_local(args: argparse.Namespace) -> int:
     for noisy in ("werkzeug", "botocore", "boto3", "urllib3", "pynamodb"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    # Powertools warns on every invocation that publishes no metric; locally that is noise.
-    warnings.filterwarnings("ignore", message="No application metrics to publish")
     running = read_state()
     if running is not None:
         print(
