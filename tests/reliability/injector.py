@@ -2,13 +2,19 @@
 ``chalicelib.clients.client``) and on PynamoDB's botocore client, never edits to the code under
 test.
 
-* ``before`` faults raise a botocore ``ClientError`` before the request leaves (throttling or a
-  transient 5xx, as if botocore's own retries were exhausted): the provider surely did nothing.
-* ``after`` faults let the real call succeed, then raise :class:`LambdaDied` (a ``BaseException``,
-  so no ``except Exception`` in the app sees it): the Lambda died after AWS accepted the request
-  and before the app recorded it.
+* ``before`` faults raise before the request leaves, as if botocore's own retries were exhausted:
+  a ``ClientError`` (``throttle``, or ``error`` with a code and status such as a transient 5xx) or
+  an ``EndpointConnectionError`` (``connection``). The provider surely did nothing.
+* ``after`` faults let the real call succeed, then raise: ``died`` raises :class:`LambdaDied` (a
+  ``BaseException``, so no ``except Exception`` in the app sees it: the Lambda died after AWS
+  accepted the request and before the app recorded it); ``timeout`` raises botocore's
+  ``ReadTimeoutError`` to the app (the answer was lost on the way back).
 
-Faults are drawn from a seeded RNG; ``injected`` counts them per operation.
+Faults are drawn from a seeded RNG, or armed for the next matching calls (``fail_next``). The
+injector counts what happened: ``calls`` (attempted, per operation), ``accepted`` (the provider
+answered 2xx, whatever was raised afterwards), ``injected`` (per operation and when) and ``kinds``
+(per service and fault). Every exception it raises is remembered, so :func:`Injector.caused`
+tells an injected fault (also when the app wrapped it) from a real error.
 """
 
 from __future__ import annotations
@@ -20,13 +26,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, EndpointConnectionError, ReadTimeoutError
 
 THROTTLE_CODES = {
     "ses": ("Throttling", 400),
     "sqs": ("ThrottlingException", 400),
     "dynamodb": ("ProvisionedThroughputExceededException", 400),
 }
+
+
+FAULTS = {"before": ("throttle", "error", "connection"), "after": ("died", "timeout")}
 
 
 class LambdaDied(BaseException):
@@ -41,6 +50,8 @@ class Rule:
     when: str = "before"  # "before" | "after"
     code: str | None = None
     status: int = 400
+    fault: str = "throttle"  # see FAULTS
+    remaining: int | None = None  # armed for this many matching calls (then spent), else rate
 
     def matches(self, service: str, operation: str) -> bool:
         return service == self.service and (not self.operations or operation in self.operations)
@@ -51,9 +62,12 @@ class Injector:
         self.rng = random.Random(seed)
         self.rules: list[Rule] = []
         self.injected: Counter[str] = Counter()
+        self.kinds: Counter[str] = Counter()
         self.calls: Counter[str] = Counter()
+        self.accepted: Counter[str] = Counter()
         self.enabled = True
         self._hooked: set[int] = set()
+        self._raised: list[BaseException] = []
 
     # -------------------------------------------------------------------- rules
 
@@ -66,8 +80,45 @@ class Injector:
         when: str = "before",
         code: str | None = None,
         status: int = 400,
+        fault: str | None = None,
     ) -> Injector:
-        self.rules.append(Rule(service, frozenset(operations), rate, when, code, status))
+        fault = fault or ("error" if code else "throttle" if when == "before" else "died")
+        assert fault in FAULTS[when], (when, fault)
+        self.rules.append(Rule(service, frozenset(operations), rate, when, code, status, fault))
+        return self
+
+    def fail_next(
+        self,
+        service: str,
+        operation: str,
+        times: int = 1,
+        *,
+        when: str = "before",
+        fault: str | None = None,
+    ) -> Injector:
+        """Fail the next ``times`` calls of one operation (deterministic; ahead of rate rules)."""
+        fault = fault or ("throttle" if when == "before" else "died")
+        assert fault in FAULTS[when], (when, fault)
+        rule = Rule(service, frozenset([operation]), 1.0, when, fault=fault, remaining=times)
+        self.rules.insert(0, rule)
+        return self
+
+    def caused(self, exc: BaseException | None) -> bool:
+        """Whether ``exc`` is, or was raised while handling, a fault this injector raised."""
+        seen: set[int] = set()
+        while exc is not None and id(exc) not in seen:
+            seen.add(id(exc))
+            if any(exc is raised for raised in self._raised):
+                return True
+            cause = getattr(exc, "cause", None)  # PynamoDB keeps botocore's error here
+            if isinstance(cause, BaseException) and self.caused(cause):
+                return True
+            exc = exc.__cause__ or exc.__context__
+        return False
+
+    def clear(self) -> Injector:
+        """Drop every rule (the counts stay): the next phase of a test fails differently."""
+        self.rules = []
         return self
 
     @property
@@ -88,38 +139,73 @@ class Injector:
         if not self.enabled:
             return None
         for rule in self.rules:
-            hit = rule.when == when and rule.matches(service, operation)
-            if hit and self.rng.random() < rule.rate:
-                self.injected[f"{service}.{operation}.{when}"] += 1
-                return rule
+            if rule.when != when or not rule.matches(service, operation):
+                continue
+            if rule.remaining is not None:
+                if rule.remaining <= 0:
+                    continue
+                rule.remaining -= 1
+            elif self.rng.random() >= rule.rate:
+                continue
+            self.injected[f"{service}.{operation}.{when}"] += 1
+            self.kinds[f"{service}.{rule.fault}"] += 1
+            return rule
         return None
+
+    def _raise(self, exc: BaseException) -> None:
+        self._raised.append(exc)
+        raise exc
 
     def _before(self, service: str) -> Any:
         def hook(model: Any, **_: Any) -> None:
+            if not self.enabled:
+                return
             operation = model.name
             self.calls[f"{service}.{operation}"] += 1
             rule = self._draw(service, operation, "before")
             if rule is None:
                 return
+            if rule.fault == "connection":
+                self._raise(EndpointConnectionError(endpoint_url=f"https://{service}.injected"))
             code, status = (
                 (rule.code, rule.status) if rule.code else THROTTLE_CODES.get(service, ("X", 400))
             )
-            raise ClientError(
-                {
-                    "Error": {"Code": code, "Message": "injected fault"},
-                    "ResponseMetadata": {"HTTPStatusCode": status},
-                },
-                operation,
+            self._raise(
+                ClientError(
+                    {
+                        "Error": {"Code": code, "Message": "injected fault"},
+                        "ResponseMetadata": {"HTTPStatusCode": status},
+                    },
+                    operation,
+                )
             )
 
         return hook
 
     def _after(self, service: str) -> Any:
-        def hook(model: Any, **_: Any) -> None:
-            if self._draw(service, model.name, "after") is not None:
-                raise LambdaDied(f"{service}.{model.name} succeeded, then the Lambda died")
+        def hook(model: Any, http_response: Any = None, **_: Any) -> None:
+            status = getattr(http_response, "status_code", 200)
+            if not self.enabled or status >= 300:
+                return  # the provider refused it: botocore raises its own error
+            self.accepted[f"{service}.{model.name}"] += 1
+            rule = self._draw(service, model.name, "after")
+            if rule is None:
+                return
+            if rule.fault == "timeout":
+                self._raise(ReadTimeoutError(endpoint_url=f"https://{service}.injected"))
+            self._raise(LambdaDied(f"{service}.{model.name} succeeded, then the Lambda died"))
 
         return hook
+
+    def figures(self) -> dict[str, Any]:
+        """What was injected and what the providers did, for test-output/reliability.json."""
+        return {
+            "injected": self.total,
+            "by_operation": dict(sorted(self.injected.items())),
+            "by_fault": dict(sorted(self.kinds.items())),
+            "calls": dict(sorted(self.calls.items())),
+            "accepted": dict(sorted(self.accepted.items())),
+        }
 
     def attach(self, botocore_client: Any, service: str) -> None:
         if id(botocore_client) in self._hooked:

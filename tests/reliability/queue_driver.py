@@ -1,15 +1,56 @@
 """Acting as the SQS event source mapping, with the failure modes Lambda has: a batch whose
 function died is redelivered whole, failed items come back, the rest are deleted; after
-``maxReceiveCount`` receives moto moves a message to ``<queue>-dlq``."""
+``maxReceiveCount`` receives moto moves a message to ``<queue>-dlq``.
+
+Only the faults the injector raised (and the types a test names in ``expected``) may fail a
+message or a batch: any other exception — one the handler turned into a ``batchItemFailure``
+included — fails the test at once, so a real error on a fault path is never retried away."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 from injector import Injector, LambdaDied
+
+
+class UnexpectedFailure(AssertionError):
+    """A handler failed with an exception no injected fault explains."""
+
+
+def check(
+    exc: BaseException, injector: Injector | None, expected: tuple[type[BaseException], ...] = ()
+) -> None:
+    """Let an injected fault (or an ``expected`` type) through; anything else fails the test."""
+    if isinstance(exc, expected) or (injector is not None and injector.caused(exc)):
+        return
+    raise UnexpectedFailure(f"not an injected fault: {type(exc).__name__}: {exc}") from exc
+
+
+@contextmanager
+def item_failures_checked(
+    injector: Injector | None, expected: tuple[type[BaseException], ...] = ()
+) -> Iterator[list[BaseException]]:
+    """Check each exception a partial-batch handler reports as a ``batchItemFailure``."""
+    from aws_lambda_powertools.utilities.batch.base import BasePartialProcessor
+
+    seen: list[BaseException] = []
+    original = BasePartialProcessor.failure_handler
+
+    def failure_handler(self: Any, record: Any, exception: Any) -> Any:
+        seen.append(exception[1])
+        check(exception[1], injector, expected)
+        return original(self, record, exception)
+
+    BasePartialProcessor.failure_handler = failure_handler  # type: ignore[method-assign]
+    try:
+        yield seen
+    finally:
+        BasePartialProcessor.failure_handler = original  # type: ignore[method-assign]
 
 
 @dataclass
@@ -62,8 +103,24 @@ def drive(
     max_batches: int = 2000,
     replay: bool = True,
     injector: Injector | None = None,
+    expected: tuple[type[BaseException], ...] = (),
 ) -> DriveResult:
     """Deliver the queue to ``function`` until it and its dead-letter queue are empty."""
+    with item_failures_checked(injector, expected):
+        return _drive(client, short, function, max_batches, replay, injector, expected)
+
+
+def _drive(
+    client: Any,
+    short: str,
+    function: str,
+    max_batches: int,
+    replay: bool,
+    injector: Injector | None,
+    expected: tuple[type[BaseException], ...],
+) -> DriveResult:
+    from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
     from chalicelib.queues import queue_url
     from pulse_local.cli import replay_dead_letters
 
@@ -87,7 +144,11 @@ def drive(
         event = _event(got, url.rsplit("/", 1)[1])
         try:
             reply = dict(client.lambda_.invoke(function, event).payload or {})
+        except UnexpectedFailure:
+            raise
         except (LambdaDied, Exception) as exc:  # died, or the handler failed the whole batch
+            if not isinstance(exc, BatchProcessingError):  # its items were checked one by one
+                check(exc, injector, expected)
             result.died += isinstance(exc, LambdaDied)
             result.batch_failures += not isinstance(exc, LambdaDied)
             for m in got:  # nothing deleted: the whole batch comes back
