@@ -15,6 +15,7 @@ from chalicelib.api.types import IsoDate, Name, Text
 from chalicelib.auth.tokens import Principal
 from chalicelib.domain.entities import Account
 from chalicelib.errors import Conflict, NotFound, ValidationFailed
+from chalicelib.services import account_tasks as tasks
 from chalicelib.services import review_insights as insight
 from chalicelib.services import reviews as service
 from chalicelib.services import send_limits, surveys
@@ -22,9 +23,8 @@ from chalicelib.services.settings import tenant_settings
 from chalicelib.store import accounts as account_store
 from chalicelib.store import feedback, score_aggregates
 from chalicelib.store import reviews as store
-from chalicelib.store import tenants as tenant_store
 from chalicelib.store.base import new_id, now_iso
-from chalicelib.store.reviews import Action, Review
+from chalicelib.store.reviews import Review
 
 bp = Blueprint(__name__)
 
@@ -136,15 +136,6 @@ def review_for(principal: Principal, review_id: str) -> tuple[Review, Account]:
     except NotFound:
         raise NotFound("review not found") from None
     return review, account
-
-
-def _check_user(principal: Principal, user_id: str, field: str) -> None:
-    try:
-        user = tenant_store.get_user(principal.tenant_id, user_id)
-    except NotFound:
-        raise ValidationFailed({field: "no such user"}) from None
-    if not user.active:
-        raise ValidationFailed({field: "that user is inactive"})
 
 
 def _review_api(review: Review) -> dict[str, Any]:
@@ -281,48 +272,21 @@ def put_recipients(principal: Principal, review_id: str, body: RecipientsBody) -
 def create_action(principal: Principal, review_id: str, body: ActionBody) -> dict[str, Any]:
     """Add an action to a review."""
     review, _ = review_for(principal, review_id)
-    if body.owner_id:
-        _check_user(principal, body.owner_id, "owner_id")
-    action = Action(
-        tenant_id=principal.tenant_id,
-        action_id=new_id("act"),
+    return tasks.create_action(
+        principal,
         account_id=review.account_id,
         review_id=review.review_id,
         title=body.title,
-        owner_id=body.owner_id or principal.user_id,
+        owner_id=body.owner_id,
         due_date=body.due_date,
-        status="open",
-        created_by=principal.user_id,
-        created_at=now_iso(),
-    )
-    store.create_action(action)
-    insight.tasks_moved(principal.tenant_id, action.account_id, actions=1)
-    return action.to_api()
+    ).to_api()
 
 
 @staff_route(bp, "/actions/{action_id}", methods=["PATCH"], body=ActionPatch, tag=TAG)
 def patch_action(principal: Principal, action_id: str, body: ActionPatch) -> dict[str, Any]:
     """Change an action; "status": "completed" records who completed it and when."""
-    action = store.get_action(principal.tenant_id, action_id)
-    try:
-        account_for(principal, action.account_id)
-    except NotFound:
-        raise NotFound("action not found") from None
     changes = body.model_dump(exclude_unset=True)
-    for key in ("title", "status"):
-        if key in changes and changes[key] is None:
-            raise ValidationFailed({key: "may not be null"})
-    if changes.get("owner_id"):
-        _check_user(principal, changes["owner_id"], "owner_id")
-    if changes.get("status") == "completed" and action.status != "completed":
-        changes.update(completed_by=principal.user_id, completed_at=now_iso())
-    elif changes.get("status") == "open":
-        changes.update(completed_by=None, completed_at=None)
-    updated = store.update_action(principal.tenant_id, action_id, changes)
-    if updated.status != action.status:
-        moved = 1 if updated.status == "open" else -1
-        insight.tasks_moved(principal.tenant_id, action.account_id, actions=moved)
-    return updated.to_api()
+    return tasks.update_action(principal, action_id, changes).to_api()
 
 
 @staff_route(bp, "/accounts/{account_id}/actions", query=ActionQuery, tag=TAG)
@@ -410,15 +374,7 @@ def list_follow_ups(principal: Principal, query: FollowUpQuery) -> dict[str, Any
 @staff_route(bp, "/follow-ups/{follow_up_id}/acknowledge", methods=["POST"], tag=TAG)
 def acknowledge_follow_up(principal: Principal, follow_up_id: str) -> dict[str, Any]:
     """Mark a follow-up request as handled (idempotent)."""
-    follow_up = feedback.get_follow_up(principal.tenant_id, follow_up_id)
-    try:
-        account_for(principal, follow_up.account_id)
-    except NotFound:
-        raise NotFound("follow-up not found") from None
-    updated = feedback.acknowledge(principal.tenant_id, follow_up_id, principal.user_id, now_iso())
-    if follow_up.status == "pending":
-        insight.tasks_moved(principal.tenant_id, follow_up.account_id, follow_ups=-1)
-    return updated.to_api()
+    return tasks.acknowledge_follow_up(principal, follow_up_id).to_api()
 
 
 @staff_route(bp, "/accounts/{account_id}/comments", query=PageQuery, tag=TAG)
@@ -431,38 +387,18 @@ def list_comments(principal: Principal, account_id: str, query: PageQuery) -> di
     return page_body(page)
 
 
-def _comment_for(principal: Principal, comment_id: str) -> feedback.Comment:
-    comment = feedback.get_comment(principal.tenant_id, comment_id)
-    try:
-        account_for(principal, comment.account_id)
-    except NotFound:
-        raise NotFound("comment not found") from None
-    return comment
-
-
 @staff_route(
     bp, "/comments/{comment_id}/notes", methods=["POST"], body=NoteBody, status=201, tag=TAG
 )
 def add_note(principal: Principal, comment_id: str, body: NoteBody) -> dict[str, Any]:
     """Add a staff note to a client's comment."""
-    _comment_for(principal, comment_id)
-    note = {"id": new_id("note"), "text": body.text, "by": principal.user_id, "at": now_iso()}
-    updated = feedback.add_note(principal.tenant_id, comment_id, note)
-    if updated is None:
-        raise ValidationFailed({"text": f"at most {feedback.MAX_NOTES} notes per comment"})
-    insight.comment_changed(updated)
-    return updated.to_api()
+    return tasks.add_note(principal, comment_id, body.text).to_api()
 
 
 @staff_route(bp, "/comments/{comment_id}/complete", methods=["POST"], tag=TAG)
 def complete_comment(principal: Principal, comment_id: str) -> dict[str, Any]:
     """Mark a comment as dealt with (idempotent)."""
-    _comment_for(principal, comment_id)
-    updated = feedback.complete_comment(
-        principal.tenant_id, comment_id, principal.user_id, now_iso()
-    )
-    insight.comment_changed(updated)
-    return updated.to_api()
+    return tasks.complete_comment(principal, comment_id).to_api()
 
 
 @staff_route(bp, "/trees", tag=TAG)

@@ -21,6 +21,7 @@ from chalicelib.domain.tenant_settings import effective
 from chalicelib.errors import Conflict, ValidationFailed
 from chalicelib.observability import logger
 from chalicelib.services import notify, staff_links
+from chalicelib.services import review_insights as insight
 from chalicelib.services.tenancy import TENANT_SEEDERS
 from chalicelib.store import accounts as account_store
 from chalicelib.store import directory
@@ -194,6 +195,7 @@ def _record(
     tenant_id: str, account: Account, codes: dict[str, ReasonCode], new: store.NewPulse
 ) -> dict[str, Any]:
     pulse = store.record_pulse(new, tenant_params(tenant_id))
+    insight.pulse_recorded(pulse, {code_id: code.name for code_id, code in codes.items()})
     try:
         pulse_alert(tenant_id, account, pulse, codes)
     except Exception:

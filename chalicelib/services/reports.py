@@ -9,7 +9,8 @@ codes, level changes, users, settings). The request budget at 5,000 accounts is 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, date, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from chalicelib.auth.tokens import Principal
@@ -18,7 +19,13 @@ from chalicelib.domain import dashboard as dash
 from chalicelib.domain import reports as domain
 from chalicelib.domain.entities import DEFAULT_STAGES, Account
 from chalicelib.domain.reports import CodeInfo, Factors, SegmentFilter
-from chalicelib.domain.success_score import display_score
+from chalicelib.domain.success_score import (
+    ScoreParams,
+    ScoreState,
+    display_score,
+    explain,
+    score_on,
+)
 from chalicelib.domain.tenant_settings import effective
 from chalicelib.errors import ValidationFailed
 from chalicelib.mail.render import render
@@ -244,9 +251,24 @@ def pulse_history_svg(account: Account, months: int) -> str:
     current = account.success_score
     if account.score_state:
         current = pulses.score_today(account, pulses.tenant_params(account.tenant_id), end)
+    return render(
+        "charts/lines.svg", chart=history_chart(account, start, end, levels, scores, current)
+    )
+
+
+def history_chart(
+    account: Account,
+    start: date,
+    end: date,
+    levels: list[tuple[date, float]],
+    scores: list[tuple[date, float]],
+    current: float | None,
+) -> charts.LineChart:
+    """The pulse-history chart: levels as steps (left axis), SuccessScore as a line (right
+    axis) ending at today's score."""
     if current is not None:
         scores = [(day, value) for day, value in scores if day < end] + [(end, float(current))]
-    chart = charts.line_chart(
+    return charts.line_chart(
         f"Pulse history: {account.name}",
         [
             charts.SeriesInput("Pulse level", levels, 1, 6, step=True, fmt="{:.0f}"),
@@ -260,7 +282,6 @@ def pulse_history_svg(account: Account, months: int) -> str:
         y2_ticks=[(v, str(int(v))) for v in (0.0, 25.0, 50.0, 75.0, 100.0)],
         empty_text="No pulse set yet",
     )
-    return render("charts/lines.svg", chart=chart)
 
 
 # ---------------------------------------------------------------------- dashboard and workspace
@@ -281,6 +302,94 @@ def parse_period(value: str | None) -> dash.Period:
 def dashboard(account: Account, period: dash.Period) -> dict[str, Any]:
     """The account dashboard: the account (read by the access check), the tenant (its question
     list and score params) and the account's insight partition. Three DynamoDB requests in all."""
+    return _dashboard(account, period)[0]
+
+
+@dataclass
+class AccountView:
+    """The account page: the dashboard (as ``GET /accounts/{id}/dashboard`` answers it) and what
+    the page shows beyond it, all from the same three reads: the task banner's pending
+    follow-ups and open actions, the pulse history (newest first) and its chart, the previous
+    level and today's SuccessScore explanation."""
+
+    dashboard: dict[str, Any]
+    follow_ups: list[dict[str, Any]]
+    actions: list[dict[str, Any]]
+    pulses: list[dict[str, Any]]
+    previous_level: int | None
+    risk_factors: list[dict[str, Any]]
+    success_factors: list[dict[str, Any]]
+    explanation: dict[str, Any] | None
+    chart: charts.LineChart
+    truncated: bool
+
+
+def account_view(account: Account, period: dash.Period, months: int = 12) -> AccountView:
+    board, data, params = _dashboard(account, period)
+    day = today()
+    latest = data.pulses[0] if data.pulses else None
+    current = latest if latest and latest.get("set_at") == account.pulse_set_at else None
+
+    def named(ids: list[str], side: str) -> list[dict[str, Any]]:
+        names = {f["id"]: f.get("name") for f in (current or {}).get(side, [])}
+        return [{"id": code, "name": names.get(code) or code} for code in ids]
+
+    explanation = None
+    state = pulse_store.state_of(account.score_state)
+    if state is not None:
+        explanation = explain(state, max(day, state.anchor_date), params).to_dict()
+    start = months_back(day, months)
+    levels, scores = _history_points(data.pulses, start, day, params)
+    live = board["success_score"]
+    chart = history_chart(account, start, day, levels, scores, live)
+    return AccountView(
+        dashboard=board,
+        follow_ups=data.follow_ups,
+        actions=data.actions,
+        pulses=data.pulses,
+        previous_level=None if current is None else current.get("previous_level"),
+        risk_factors=named(list(account.risk_factors), "risk_factors"),
+        success_factors=named(list(account.success_factors), "success_factors"),
+        explanation=explanation,
+        chart=chart,
+        truncated=data.truncated,
+    )
+
+
+HISTORY_SAMPLE_DAYS = 7
+
+
+def _history_points(
+    history: Sequence[Mapping[str, Any]], start: date, end: date, params: ScoreParams
+) -> tuple[list[tuple[date, float]], list[tuple[date, float]]]:
+    """Levels and SuccessScore points from the pulse entries alone: each pulse's score state
+    decides the score until the next pulse (the score on a date is a pure function of the state
+    and the date), sampled weekly and on each pulse's day."""
+    entries = sorted(history, key=lambda p: str(p.get("set_at", "")))
+    states: list[tuple[date, float, ScoreState | None]] = []
+    for entry in entries:
+        on = date.fromisoformat(str(entry["set_at"])[:10])
+        states.append((on, float(entry["level"]), pulse_store.state_of(entry.get("score_state"))))
+    before = [s for s in states if s[0] < start]
+    inside = [s for s in states if start <= s[0] <= end]
+    kept = ([(start, *before[-1][1:])] if before else []) + inside
+    levels = [(on, level) for on, level, _ in kept]
+    days = {on for on, _, _ in kept} | {
+        start + timedelta(days=n) for n in range(0, (end - start).days + 1, HISTORY_SAMPLE_DAYS)
+    }
+    scores: list[tuple[date, float]] = []
+    for on in sorted(days):
+        chosen = [s for s in kept if s[0] <= on]
+        if not chosen or chosen[-1][2] is None:
+            continue
+        state = chosen[-1][2]
+        scores.append((on, float(score_on(state, max(on, state.anchor_date), params))))
+    return levels, scores
+
+
+def _dashboard(
+    account: Account, period: dash.Period
+) -> tuple[dict[str, Any], insight_store.AccountInsights, ScoreParams]:
     settings = effective(tenant_store.get_tenant(account.tenant_id).settings)
     questions = [(q.id, q.text) for q in settings.pulse_index_questions]
     data = insight_store.account_insights(account.tenant_id, account.account_id)
@@ -294,35 +403,39 @@ def dashboard(account: Account, period: dash.Period) -> dict[str, Any]:
     ]
     day = today()
     current = pulses.score_today(account, settings.score_params(), day)
-    return {
-        "account": account.to_api(),
-        "period": {
-            "key": period.key,
-            "start": period.start,
-            "end": period.end,
-            "previous_start": period.previous[0],
-            "previous_end": period.previous[-1],
+    return (
+        {
+            "account": account.to_api(),
+            "period": {
+                "key": period.key,
+                "start": period.start,
+                "end": period.end,
+                "previous_start": period.previous[0],
+                "previous_end": period.previous[-1],
+            },
+            "nps": dash.nps_scorecard(data.periods, period),
+            "pulse_index": dash.pulse_index_scorecard(data.periods, period, questions),
+            "reviews": reviews,
+            "comments": comments,
+            "tasks": {
+                "open_actions": data.open_actions,
+                "pending_follow_ups": data.pending_follow_ups,
+            },
+            "pulse": {
+                "level": account.pulse_level,
+                "label": domain.level_label(account.pulse_level),
+                "slug": domain.level_key(account.pulse_level),
+                "set_at": account.pulse_set_at,
+                "days_since": domain.days_since(account.pulse_set_at, day),
+                "risk_factors": list(account.risk_factors),
+                "success_factors": list(account.success_factors),
+            },
+            "success_score": None if current is None else round(float(current), 1),
+            "truncated": data.truncated,
         },
-        "nps": dash.nps_scorecard(data.periods, period),
-        "pulse_index": dash.pulse_index_scorecard(data.periods, period, questions),
-        "reviews": reviews,
-        "comments": comments,
-        "tasks": {
-            "open_actions": data.open_actions,
-            "pending_follow_ups": data.pending_follow_ups,
-        },
-        "pulse": {
-            "level": account.pulse_level,
-            "label": domain.level_label(account.pulse_level),
-            "slug": domain.level_key(account.pulse_level),
-            "set_at": account.pulse_set_at,
-            "days_since": domain.days_since(account.pulse_set_at, day),
-            "risk_factors": list(account.risk_factors),
-            "success_factors": list(account.success_factors),
-        },
-        "success_score": None if current is None else round(float(current), 1),
-        "truncated": data.truncated,
-    }
+        data,
+        settings.score_params(),
+    )
 
 
 WORKSPACE_COLUMNS = (

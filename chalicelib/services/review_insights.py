@@ -86,6 +86,71 @@ def comment_changed(comment: Any) -> None:
             contact_name=comment.contact_name,
             completed=comment.completed,
             notes=len(comment.notes),
+            staff_notes=list(comment.notes),
+        ),
+    )
+
+
+def follow_up_changed(follow_up: Any) -> None:
+    """A follow-up request opened or was acknowledged: the task banner's entry follows."""
+    _safely(
+        "follow-up",
+        lambda: insights.record_follow_up(
+            follow_up.tenant_id,
+            follow_up.account_id,
+            follow_up_id=follow_up.follow_up_id,
+            requested_at=follow_up.requested_at,
+            pending=follow_up.status == "pending",
+            contact_name=follow_up.contact_name,
+            contact_email=follow_up.contact_email,
+            review_id=follow_up.survey_id if follow_up.survey_kind == "review" else None,
+            review_title=follow_up.survey_title,
+        ),
+    )
+
+
+def action_changed(action: Any) -> None:
+    """An action was added, changed, completed or reopened: the task banner's entry follows."""
+    _safely(
+        "action",
+        lambda: insights.record_action(
+            action.tenant_id,
+            action.account_id,
+            action_id=action.action_id,
+            created_at=action.created_at,
+            open_=action.status == "open",
+            title=action.title,
+            due_date=action.due_date,
+            review_id=action.review_id,
+        ),
+    )
+
+
+def pulse_recorded(pulse: Any, factor_names: Mapping[str, str]) -> None:
+    """A pulse was set: its entry in the dashboard's pulse history, with the factors' names."""
+
+    def factors(ids: list[str]) -> list[dict[str, Any]]:
+        return [{"id": code, "name": factor_names.get(code) or code} for code in ids]
+
+    _safely(
+        "pulse",
+        lambda: insights.record_pulse(
+            pulse.tenant_id,
+            pulse.account_id,
+            {
+                "pulse_id": pulse.pulse_id,
+                "set_at": pulse.set_at,
+                "set_by": pulse.set_by,
+                "level": pulse.level,
+                "previous_level": pulse.previous_level,
+                "risk_factors": factors(pulse.risk_factors),
+                "success_factors": factors(pulse.success_factors),
+                "note": pulse.note,
+                "next_steps": pulse.next_steps,
+                "same": pulse.same,
+                "score_after": pulse.score_after,
+                "score_state": pulse.score_state,
+            },
         ),
     )
 

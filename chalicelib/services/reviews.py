@@ -298,6 +298,10 @@ class ReviewKind(surveys.SurveyKind):
                 insight.comment_changed(feedback.get_comment(inv.tenant_id, comment_id_for(inv)))
         if new.get("follow_up") and not inv.follow_up:
             insight.tasks_moved(inv.tenant_id, inv.account_id, follow_ups=1)
+            with contextlib.suppress(NotFound):
+                insight.follow_up_changed(
+                    feedback.get_follow_up(inv.tenant_id, follow_up_id_for(inv))
+                )
 
     def events(
         self,

@@ -5,7 +5,10 @@ One table, two kinds of partition:
 * ``<tenant>#<account>`` — everything the account dashboard shows, so the dashboard is ONE Query:
   ``period#YYYY-MM`` (NPS and per-question Pulse Index histograms of the month's responses),
   ``review#<review_id>`` (title, date, status, recipients, responses), ``comment#<at>#<id>``
-  (the client's text, who, completed) and ``tasks`` (open actions, pending follow-ups).
+  (the client's text, who, completed, staff notes), ``tasks`` (counts of open actions and
+  pending follow-ups), ``task#follow-up#<at>#<id>`` / ``task#action#<at>#<id>`` (each pending
+  follow-up and open action, removed when it is acknowledged or completed) and
+  ``pulse#<set_at>#<id>`` (each pulse: level, factors with their names, note, score state).
 * ``<tenant>#workspace`` — one item per account (sort key = account id): reviews sent, when the
   last one went out, and all-time NPS and Pulse Index histograms, so the workspace report over
   5,000 accounts is one Query of small items.
@@ -206,8 +209,9 @@ def record_comment(
     contact_name: str = "",
     completed: bool = False,
     notes: int = 0,
+    staff_notes: list[dict[str, Any]] | None = None,
 ) -> None:
-    """A client's comment (new or edited), or its completed flag / note count changing."""
+    """A client's comment (new or edited), or its completed flag / notes changing."""
     InsightModel(
         account_pk(tenant_id, account_id),
         f"comment#{created_at}#{comment_id}",
@@ -220,7 +224,80 @@ def record_comment(
             "contact_name": contact_name,
             "completed": completed,
             "notes": notes,
+            "staff_notes": [
+                {"text": n.get("text", ""), "by": n.get("by"), "at": n.get("at")}
+                for n in staff_notes or []
+            ],
         },
+    ).save()
+
+
+def record_follow_up(
+    tenant_id: str,
+    account_id: str,
+    *,
+    follow_up_id: str,
+    requested_at: str,
+    pending: bool,
+    contact_name: str = "",
+    contact_email: str = "",
+    review_id: str | None = None,
+    review_title: str = "",
+) -> None:
+    """A follow-up request is pending (kept for the task banner) or acknowledged (removed)."""
+    item = InsightModel(
+        account_pk(tenant_id, account_id), f"task#follow-up#{requested_at}#{follow_up_id}"
+    )
+    if not pending:
+        item.delete()
+        return
+    item.kind = "follow_up"
+    item.data = {
+        "follow_up_id": follow_up_id,
+        "requested_at": requested_at,
+        "contact_name": contact_name,
+        "contact_email": contact_email,
+        "review_id": review_id,
+        "review_title": review_title,
+    }
+    item.save()
+
+
+def record_action(
+    tenant_id: str,
+    account_id: str,
+    *,
+    action_id: str,
+    created_at: str,
+    open_: bool,
+    title: str = "",
+    due_date: str | None = None,
+    review_id: str | None = None,
+) -> None:
+    """An action is open (kept for the task banner) or completed (removed)."""
+    item = InsightModel(account_pk(tenant_id, account_id), f"task#action#{created_at}#{action_id}")
+    if not open_:
+        item.delete()
+        return
+    item.kind = "action"
+    item.data = {
+        "action_id": action_id,
+        "created_at": created_at,
+        "title": title,
+        "due_date": due_date,
+        "review_id": review_id,
+    }
+    item.save()
+
+
+def record_pulse(tenant_id: str, account_id: str, pulse: Mapping[str, Any]) -> None:
+    """A pulse was set: its entry in the account's pulse history (``set_at``, ``pulse_id``,
+    level, previous level, factors with names, note, next steps, score after, score state)."""
+    InsightModel(
+        account_pk(tenant_id, account_id),
+        f"pulse#{pulse['set_at']}#{pulse['pulse_id']}",
+        kind="pulse",
+        data=dict(pulse),
     ).save()
 
 
@@ -247,6 +324,9 @@ class AccountInsights:
     periods: dict[str, Histograms] = field(default_factory=dict)  # "YYYY-MM" -> histograms
     reviews: list[dict[str, Any]] = field(default_factory=list)
     comments: list[dict[str, Any]] = field(default_factory=list)  # newest first
+    follow_ups: list[dict[str, Any]] = field(default_factory=list)  # pending, newest first
+    actions: list[dict[str, Any]] = field(default_factory=list)  # open, newest first
+    pulses: list[dict[str, Any]] = field(default_factory=list)  # newest first
     open_actions: int = 0
     pending_follow_ups: int = 0
     truncated: bool = False
@@ -256,8 +336,10 @@ def account_insights(tenant_id: str, account_id: str) -> AccountInsights:
     """Everything the dashboard needs about one account: one Query (one 1 MB page; a partition
     larger than that — thousands of comments — shows the newest page and says ``truncated``)."""
     out = AccountInsights()
-    # Descending: "tasks", then reviews, months, and comments newest first; the limit keeps it to
-    # one request (items are at most ~1.5 KB, so DASHBOARD_PAGE_ITEMS of them fit in 1 MB).
+    # Descending: "tasks", each pending follow-up and open action, reviews, pulses, months, and
+    # comments, each newest first; the limit keeps it to one request (most items are under
+    # 1.5 KB, so DASHBOARD_PAGE_ITEMS of them fit in 1 MB; pulses with two full 800-character
+    # texts are ~3 KB, and hundreds of those can take a second page).
     result = InsightModel.query(
         account_pk(tenant_id, account_id),
         scan_index_forward=False,
@@ -278,6 +360,12 @@ def _collect(out: AccountInsights, item: InsightModel) -> None:
         out.reviews.append(data)
     elif item.kind == "comment":
         out.comments.append(data)
+    elif item.kind == "follow_up":
+        out.follow_ups.append(data)
+    elif item.kind == "action":
+        out.actions.append(data)
+    elif item.kind == "pulse":
+        out.pulses.append(data)
     elif item.kind == "tasks":
         out.open_actions = max(int(item.open_actions or 0), 0)
         out.pending_follow_ups = max(int(item.pending_follow_ups or 0), 0)
