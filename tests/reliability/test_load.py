@@ -26,10 +26,14 @@ import pytest
 from support.api import TenantHandle
 from survey_support import FULL_ANSWER, mails_to, make_review, receive_all, send_review
 
-from chalicelib.errors import PulseError
+from chalicelib.errors import Conflict, PulseError
 from chalicelib.services.surveys import RetryLater
 
 WORKERS = 8
+PULSE_UPDATES = 24
+# Of 24 updates at once on one account, at least this many are accepted (record_pulse retries
+# its conditional transaction; one that still loses answers 409).
+PULSE_ACCEPTED_AT_LEAST = 18
 
 
 class Recorder:
@@ -125,10 +129,22 @@ def test_concurrent_submissions_two_tabs_each(
         return recorder.timed("submit", lambda: surveys.submit(token, answer))
 
     with ThreadPoolExecutor(WORKERS) as pool:
-        list(pool.map(one, work))
+        results = list(pool.map(one, work))
 
+    # Every submit accepted — no 409, no 5xx (docs/reliability.md) — and each recorded: per
+    # link, one first answer and one change, and two submits on the response's version.
+    assert recorder.outcomes == {"submit:2xx": len(work)}, recorder.outcomes
+    assert sorted(r.updated for r in results) == [False] * 10 + [True] * 10
     invs = invitations.for_survey(tenant.tenant_id, "review", review.review_id)
     assert len(invs) == 10 and all(inv.response and inv.responded_at for inv in invs)
+    assert [inv.response_version for inv in invs] == [2] * 10
+    answers = {
+        tokens[c["id"]]: [a for t, a in work if t == tokens[c["id"]]] for c in review.contacts
+    }
+    by_contact = {inv.contact_id: inv.response for inv in invs}
+    for contact in review.contacts:  # whichever tab won, its answer is the one stored
+        stored = by_contact[contact["id"]]
+        assert any(stored and stored["nps"] == a["nps"] for a in answers[tokens[contact["id"]]])
     recount = Counter(int(inv.response["nps"]) for inv in invs if inv.response)
     period = invs[0].period
     assert period
@@ -150,7 +166,7 @@ def test_concurrent_pulse_updates_on_one_account(
     from chalicelib.store.pulses import iter_tenant_pulses
 
     account_id = tenant.account()["id"]
-    updates = 24
+    updates = PULSE_UPDATES
 
     def one(i: int) -> Any:
         def call() -> Any:
@@ -172,6 +188,10 @@ def test_concurrent_pulse_updates_on_one_account(
         results = list(pool.map(one, range(updates)))
     stored = [p for p in iter_tenant_pulses(tenant.tenant_id) if p.account_id == account_id]
     accepted = [r for r in results if not isinstance(r, Exception)]
+    refused = [r for r in results if isinstance(r, Exception)]
+    # Under contention an update may answer 409 "try again", nothing else; most get through.
+    assert all(isinstance(r, Conflict) for r in refused), refused
+    assert len(accepted) >= PULSE_ACCEPTED_AT_LEAST, recorder.outcomes
     assert len(stored) == len(accepted)  # every accepted update recorded once, no phantom
     item = AccountModel.get(tenant.tenant_id, account_id, consistent_read=True)
     latest = max(stored, key=lambda p: p.set_at)
@@ -194,15 +214,30 @@ def test_concurrent_sends_of_the_same_mail(
     assert tenant.api.post(f"/reviews/{review.review_id}/send").status == 202
     import json
 
-    bodies = [json.loads(m["Body"]) for m in receive_all()]
+    queued = [json.loads(m["Body"]) for m in receive_all()]  # earlier tests' events too
+    bodies = [
+        b for b in queued if b["type"] == "survey_mail" and b["tenant_id"] == tenant.tenant_id
+    ]
+    assert len(bodies) == 10
     work = [b for b in bodies for _ in range(3)]  # each message delivered to three Lambdas at once
     with ThreadPoolExecutor(WORKERS) as pool:
-        list(pool.map(lambda b: recorder.timed("send", lambda: handle_mail_message(b)), work))
-    for body in bodies:  # SQS redelivers what came back busy
-        recorder.timed("send", lambda b=body: handle_mail_message(b))
-    assert all(len(mails_to(c["email"])) == 1 for c in review.contacts)
+        first = list(
+            pool.map(lambda b: recorder.timed("send", lambda: handle_mail_message(b)), work)
+        )
+    busy = [b for b, r in zip(work, first, strict=True) if isinstance(r, RetryLater)]
+    again = [recorder.timed("send", lambda b=body: handle_mail_message(b)) for body in busy]
+    outcomes = Counter(r if isinstance(r, str) else type(r).__name__ for r in first + again)
+    # Each mail sent exactly once, by one of its three Lambdas; the others found it sent or
+    # busy, and every busy one, delivered again, found it sent.
+    assert outcomes["sent"] == 10, outcomes
+    assert set(outcomes) <= {"sent", "duplicate", "RetryLater"}, outcomes
+    assert all(r == "duplicate" for r in again), again
+    assert {c["email"]: len(mails_to(c["email"])) for c in review.contacts} == {
+        c["email"]: 1 for c in review.contacts
+    }
     summary = recorder.summary()
     assert summary["server_errors"] == 0, summary
+    summary["mails"] = 10
     figures["load.send"] = summary
 
 
