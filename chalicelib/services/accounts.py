@@ -19,6 +19,7 @@ from chalicelib.domain.reports import days_since
 from chalicelib.errors import NotFound, ValidationFailed
 from chalicelib.services import reports
 from chalicelib.store import accounts as store
+from chalicelib.store import opt_outs
 from chalicelib.store import tenants as tenant_store
 from chalicelib.store.base import decode_cursor, encode_cursor, new_id, now_iso
 
@@ -106,7 +107,8 @@ def add_contact(
         name=name,
         email=email,
         title=title,
-        unsubscribed=False,
+        # An address that opted out of this tenant's mail stays out, whatever record it had.
+        unsubscribed=opt_outs.is_opted_out(principal.tenant_id, email),
         suppressed=False,
         created_at=now_iso(),
     )
@@ -118,6 +120,13 @@ def update_contact(principal: Principal, contact: Contact, changes: dict[str, An
     changes = {k: v for k, v in changes.items() if v is not None}
     if changes.get("email") == contact.email:
         del changes["email"]  # the same address: its links stay valid
+    email = changes.get("email", contact.email)
+    if changes.get("unsubscribed"):
+        # Staff record an opt-out the person asked for by phone or mail; it is kept by address.
+        opt_outs.record(principal.tenant_id, email, "staff")
+    elif "email" in changes:
+        # The opt-out belongs to the address: a new address carries its own.
+        changes["unsubscribed"] = opt_outs.is_opted_out(principal.tenant_id, email)
     return store.update_contact(principal.tenant_id, contact.contact_id, changes)
 
 

@@ -46,7 +46,7 @@ from chalicelib.services.settings import smtp_password, tenant_settings
 from chalicelib.settings import get_settings
 from chalicelib.store import accounts as account_store
 from chalicelib.store import invitations as store
-from chalicelib.store import rate_limits
+from chalicelib.store import opt_outs, rate_limits
 from chalicelib.store import tenants as tenant_store
 from chalicelib.store.invitations import Invitation, TxOp
 
@@ -809,6 +809,11 @@ def _set_unsubscribed(token: str, value: bool) -> LinkContact:
         {"unsubscribed": value},
         links_version=record.links_version,
     )
+    # Remembered by address as well, so deleting and adding the contact again keeps it.
+    if value:
+        opt_outs.record(record.tenant_id, contact.email, "link")
+    else:
+        opt_outs.clear(record.tenant_id, contact.email)
     return _link_contact(record, contact)
 
 

@@ -20,6 +20,7 @@ from chalicelib.store.insights import InsightModel
 from chalicelib.store.invitations import InvitationModel, SendLedgerModel, SurveyTokenModel
 from chalicelib.store.level_changes import LevelChangeModel
 from chalicelib.store.notifications import NotificationModel
+from chalicelib.store.opt_outs import OptOutModel
 from chalicelib.store.pulses import PulseModel, ScoreHistoryModel
 from chalicelib.store.rate_limits import RateLimitModel
 from chalicelib.store.reason_codes import ReasonCodeModel
@@ -34,6 +35,7 @@ MODELS: tuple[type[Model], ...] = (
     UserModel,
     AccountModel,
     ContactModel,
+    OptOutModel,
     NotificationModel,
     SegmentModel,
     LevelChangeModel,

@@ -265,6 +265,79 @@ def test_the_routes_are_in_the_document(tenant: TenantHandle) -> None:
     assert re.search(r"403", str(paths["/unsubscribe/{token}/resubscribe"]["post"]["responses"]))
 
 
+def _one_click(tenant: TenantHandle, token: str) -> None:
+    reply = _public(tenant).call("POST", f"/unsubscribe/{token}", raw=ONE_CLICK, headers=FORM)
+    assert reply.status == 200, reply.body
+
+
+def test_an_opt_out_outlives_deleting_and_adding_the_contact_again(
+    sent: tuple[SentReview, str], tenant: TenantHandle
+) -> None:
+    review, token = sent
+    contact = _contact(review)
+    _one_click(tenant, token)
+    assert tenant.api.delete(f"/contacts/{contact['id']}").status == 204
+    again = tenant.contact(review.account_id, name="Same Person", email=contact["email"])
+    assert again["unsubscribed"] is True
+    # Another account of the same tenant: the same person, still opted out.
+    other = tenant.account()
+    elsewhere = tenant.contact(other["id"], name="Same Person", email=contact["email"])
+    assert elsewhere["unsubscribed"] is True
+
+
+def test_an_opt_out_follows_the_address_not_the_record(
+    sent: tuple[SentReview, str], tenant: TenantHandle
+) -> None:
+    review, token = sent
+    contact = _contact(review)
+    _one_click(tenant, token)
+    # A new address is another person's mailbox; moving back brings the opt-out back.
+    new_email = f"new-{secrets.token_hex(3)}@client.example"
+    moved = tenant.api.patch(f"/contacts/{contact['id']}", {"email": new_email})
+    assert moved.status == 200 and moved.json["unsubscribed"] is False, moved.body
+    back = tenant.api.patch(f"/contacts/{contact['id']}", {"email": contact["email"]})
+    assert back.status == 200 and back.json["unsubscribed"] is True, back.body
+
+
+def test_subscribing_again_clears_the_remembered_opt_out(
+    sent: tuple[SentReview, str], tenant: TenantHandle
+) -> None:
+    review, token = sent
+    contact = _contact(review)
+    _one_click(tenant, token)
+    browser = FORM | {"Origin": _own_origin(), "Sec-Fetch-Site": "same-origin"}
+    reply = _public(tenant).call(
+        "POST", f"/unsubscribe/{token}/resubscribe", raw="", headers=browser
+    )
+    assert reply.status == 200, reply.body
+    assert tenant.api.delete(f"/contacts/{contact['id']}").status == 204
+    again = tenant.contact(review.account_id, name="Same Person", email=contact["email"])
+    assert again["unsubscribed"] is False
+
+
+def test_an_opt_out_staff_recorded_is_kept_by_address(
+    sent: tuple[SentReview, str], tenant: TenantHandle
+) -> None:
+    review, _ = sent
+    contact = _contact(review)
+    assert tenant.api.patch(f"/contacts/{contact['id']}", {"unsubscribed": True}).status == 200
+    assert tenant.api.delete(f"/contacts/{contact['id']}").status == 204
+    again = tenant.contact(review.account_id, name="Same Person", email=contact["email"])
+    assert again["unsubscribed"] is True
+
+
+def test_another_tenants_opt_out_is_its_own(
+    sent: tuple[SentReview, str], tenant: TenantHandle, other_tenant: TenantHandle
+) -> None:
+    review, token = sent
+    _one_click(tenant, token)
+    account = other_tenant.account()
+    theirs = other_tenant.contact(
+        account["id"], name="Same Person", email=_contact(review)["email"]
+    )
+    assert theirs["unsubscribed"] is False
+
+
 # ----------------------------------------------------------------- links and the mail address
 
 
