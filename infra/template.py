@@ -1061,6 +1061,7 @@ def _observe_api(sam: Json) -> None:
         body["x-amazon-apigateway-gateway-responses"] = swagger_gateway_responses(
             _sub("'${WebOrigin}'")
         )
+        add_method_not_allowed(body)
     props["TracingEnabled"] = True
     if API_ACCESS_LOGS in sam["Resources"]:
         props["AccessLogSetting"] = {
@@ -1070,6 +1071,47 @@ def _observe_api(sam: Json) -> None:
         depends = api.get("DependsOn", [])
         depends = [depends] if isinstance(depends, str) else list(depends)
         api["DependsOn"] = sorted({*depends, API_GATEWAY_ACCOUNT})
+
+
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch")
+
+
+def add_method_not_allowed(body: Json) -> None:
+    """A known path called with a method it does not serve: API Gateway would answer it as an
+    unknown route (404). Each path gets an ``ANY`` method with a MOCK integration answering 405
+    ``method_not_allowed`` with ``Allow``, as the local gateway does; declared methods still
+    win, since API Gateway matches a path's own methods before ``ANY``."""
+    for item in (body.get("paths") or {}).values():
+        if not isinstance(item, dict) or "x-amazon-apigateway-any-method" in item:
+            continue
+        allowed = ",".join(m.upper() for m in HTTP_METHODS if m in item)
+        if not allowed:
+            continue
+        error = {"error": {"code": "method_not_allowed", "message": "method not allowed"}}
+        item["x-amazon-apigateway-any-method"] = {
+            "responses": {
+                "405": {
+                    "description": "method not allowed",
+                    "headers": {"Allow": {"type": "string"}},
+                }
+            },
+            "x-amazon-apigateway-integration": {
+                "type": "mock",
+                "requestTemplates": {"application/json": '{"statusCode": 405}'},
+                "passthroughBehavior": "when_no_templates",
+                "responses": {
+                    "default": {
+                        "statusCode": "405",
+                        "responseParameters": {
+                            "method.response.header.Allow": f"'{allowed}'",
+                        },
+                        "responseTemplates": {
+                            "application/json": json.dumps(error, separators=(",", ":"))
+                        },
+                    }
+                },
+            },
+        }
 
 
 def swagger_gateway_responses(origin: Any) -> Json:

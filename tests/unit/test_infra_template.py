@@ -450,6 +450,29 @@ def test_gateway_answers_unknown_routes_and_its_own_errors_in_the_error_shape() 
         assert "Authorization" in headers["gatewayresponse.header.Access-Control-Allow-Headers"]
 
 
+def test_a_known_path_with_another_method_answers_405_on_the_gateway() -> None:
+    """API Gateway answers an undeclared method as an unknown route; each path's ANY method
+    answers 405 with Allow instead, as the local gateway does."""
+    doc = _with_api(template.build("dev"))
+    paths = doc["Resources"][template.REST_API]["Properties"]["DefinitionBody"]["paths"]
+    paths["/accounts/{account_id}"] = {"get": {}, "patch": {}, "delete": {}}
+    sam = template.finalize(doc)
+    body = sam["Resources"][template.REST_API]["Properties"]["DefinitionBody"]
+    for path, allowed in (("/health", "GET"), ("/accounts/{account_id}", "GET,DELETE,PATCH")):
+        item = body["paths"][path]
+        anything = item["x-amazon-apigateway-any-method"]
+        integration = anything["x-amazon-apigateway-integration"]
+        assert integration["type"] == "mock"
+        answer = integration["responses"]["default"]
+        assert answer["statusCode"] == "405"
+        assert answer["responseParameters"] == {"method.response.header.Allow": f"'{allowed}'"}
+        assert json.loads(answer["responseTemplates"]["application/json"]) == {
+            "error": {"code": "method_not_allowed", "message": "method not allowed"}
+        }
+        assert "Allow" in anything["responses"]["405"]["headers"]
+        assert "get" in item  # the declared methods stay as they were
+
+
 def test_the_api_is_traced_and_access_logged_to_a_retained_log_group() -> None:
     sam = template.finalize(_with_api(template.build("dev")))
     api = sam["Resources"][template.REST_API]
