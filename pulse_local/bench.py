@@ -7,9 +7,17 @@ process under ``chalice.test.Client`` against moto's server, provisioned by the 
 
 Adding rows: write a function that takes the :class:`Bench` context and returns rows, and
 decorate it with :func:`bench`; it runs after the ones before it, and its rows form a section
-of the table. A bench keeps what later benches need in ``ctx.state``.
+of the table. A bench keeps what later benches need in ``ctx.state``. A row may carry a budget
+(the most DynamoDB requests it may make); the run exits 1 when any row is over its budget, so
+``make bench`` fails instead of only saying so in the table.
 
-    python -m pulse_local.bench [--output docs/benchmarks.md] [--repeat 7] [--package]
+``--fast`` runs the fast subset only — the cases registered with ``@bench(fast=True)``: the
+foundation and survey requests and the reports at ``FAST_ACCOUNTS`` accounts, seconds rather than
+minutes — and rewrites only its table in the output. The full run writes that table too.
+``tests/functional/test_bench_fast.py`` runs the same subset in the test suite, holds every row
+to its budget and compares the counts with the committed table.
+
+    python -m pulse_local.bench [--output docs/benchmarks.md] [--repeat 7] [--package] [--fast]
 """
 
 from __future__ import annotations
@@ -32,6 +40,11 @@ ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "docs" / "benchmarks.md"
 PASSWORD = "bench-password-correct-horse"  # noqa: S105 (moto only)
 PREFIX = "pulse-bench"
+FAST_ACCOUNTS = 200  # the reports of the fast subset: one Query page per partition
+FAST_START = (
+    "<!-- fast subset: written by `python -m pulse_local.bench --fast` and `make bench` -->"
+)
+FAST_END = "<!-- end of the fast subset -->"
 
 
 @dataclass
@@ -46,10 +59,22 @@ class Row:
     estimated_read_units: float
     items_read: int
     note: str = ""
+    budget: int | None = None  # the most DynamoDB requests the operation may make
+
+    @property
+    def over(self) -> bool:
+        return self.budget is not None and self.calls > self.budget
 
     @classmethod
     def from_meter(
-        cls, section: str, operation: str, meter: Any, *, status: int = 0, note: str = ""
+        cls,
+        section: str,
+        operation: str,
+        meter: Any,
+        *,
+        status: int = 0,
+        note: str = "",
+        budget: int | None = None,
     ) -> Row:
         """A row from a ``count_dynamodb()`` meter (for jobs and anything not an HTTP request)."""
         return cls(
@@ -64,6 +89,7 @@ class Row:
             estimated_read_units=meter.estimated_read_units,
             items_read=meter.items_read,
             note=note,
+            budget=budget,
         )
 
 
@@ -74,6 +100,7 @@ class Bench:
     client: Any
     section: str = ""
     state: dict[str, Any] = field(default_factory=dict)
+    fast: bool = False  # the fast subset: small sizes
 
     def call(
         self, method: str, path: str, body: Any = None, token: str | None = None
@@ -110,12 +137,23 @@ class Bench:
 
 BenchCase = Callable[[Bench], list[Row]]
 BENCHES: list[BenchCase] = []
+FAST: set[str] = set()  # names of the cases in the fast subset
 
 
-def bench(case: BenchCase) -> BenchCase:
-    """Register a bench case; its docstring's first line names its section of the table."""
-    BENCHES.append(case)
-    return case
+def bench(
+    case: BenchCase | None = None, *, fast: bool = False
+) -> Any:  # BenchCase, or a decorator when called with fast=
+    """Register a bench case; its docstring's first line names its section of the table.
+    ``@bench(fast=True)`` puts it in the fast subset too (it must then be quick at
+    ``ctx.fast``)."""
+
+    def register(fn: BenchCase) -> BenchCase:
+        BENCHES.append(fn)
+        if fast:
+            FAST.add(fn.__name__)
+        return fn
+
+    return register(case) if case is not None else register
 
 
 def _set_password(email: str) -> None:
@@ -127,7 +165,7 @@ def _set_password(email: str) -> None:
     )
 
 
-@bench
+@bench(fast=True)
 def foundation(ctx: Bench) -> list[Row]:
     """Foundation: sign-up, sign-in, users, accounts, contacts"""
     rows: list[Row] = []
@@ -289,7 +327,8 @@ def heartbeat_benchmarks(ctx: Bench) -> list[Row]:
             estimated_read_units=meter.estimated_read_units,
             items_read=meter.items_read,
             note=f"{period['companies']} companies, {period['ranked']} ranked; "
-            f"budget {bench_heartbeat.BUDGET}; grows with companies × questions, not responses",
+            "grows with companies × questions, not responses",
+            budget=bench_heartbeat.BUDGET,
         )
     ]
 
@@ -316,38 +355,69 @@ def success_score_nightly(ctx: Bench) -> list[Row]:
             items_read=meter.items_read,
             note=f"per 1,000 accounts {k(meter.calls):.1f} requests vs floor {k(measured.floor):.1f} "
             f"(ceil(N/25) batch writes + Query pages; ×{meter.calls / measured.floor:.2f}); "
+            f"budget: the floor + one settings read per tenant; "
             f"{k(measured.estimated_write_units):.0f} WCU",
+            budget=measured.ceiling,
         )
     ]
 
 
-@bench
+@bench(fast=True)
 def surveys(ctx: Bench) -> list[Row]:
     """Surveys: sending a review, opening and answering its emailed link"""
     from pulse_local import bench_surveys
 
     measured, _ = bench_surveys.measure(ctx.client, ctx.state["admin_token"])
     return [
-        Row.from_meter(ctx.section, m.label, m.meter, status=m.status, note=m.note)
+        Row.from_meter(ctx.section, m.label, m.meter, status=m.status, note=m.note, budget=m.budget)
         for m in measured
     ]
 
 
-@bench
+@bench(fast=True)
 def reports(ctx: Bench) -> list[Row]:
     """Reports: every report, segment and the account dashboard at 5,000 accounts"""
     from pulse_local import bench_reports
 
+    accounts = bench_reports.ACCOUNTS
+    if ctx.fast:
+        accounts = FAST_ACCOUNTS
+        ctx.section = ctx.section.replace(f"{bench_reports.ACCOUNTS:,}", f"{accounts:,}")
     return [
-        Row.from_meter(ctx.section, m.name, m.meter, note=m.note) for m in bench_reports.measure()
+        Row.from_meter(ctx.section, m.name, m.meter, note=m.detail, budget=m.budget)
+        for m in bench_reports.measure(accounts)
     ]
 
 
 # --- the run --------------------------------------------------------------------------------
 
 
-def run_benches() -> list[Row]:
-    """Start moto, provision it like the local stack, and run every registered bench case."""
+def run_cases(client: Any, *, fast: bool) -> list[Row]:
+    """Run the registered cases (``fast``: the fast subset, at its small sizes) in order with
+    ``client``, against whatever moto the environment points at."""
+    rows: list[Row] = []
+    ctx = Bench(client, fast=fast)
+    for case in BENCHES:
+        if fast and case.__name__ not in FAST:
+            continue
+        ctx.section = (case.__doc__ or case.__name__).strip().splitlines()[0]
+        rows.extend(case(ctx))
+    return rows
+
+
+def _patient_reads(seconds: int = 60) -> None:
+    """Give DynamoDB reads longer than the deployed 5 s: moto answering a 1 MB Query page on a
+    busy machine can take longer, and a timed-out, retried request would add to the counts this
+    run reports (it counts requests; it never times them)."""
+    from chalicelib.store import base
+
+    base.BaseMeta.read_timeout_seconds = seconds  # read by each model at its first request
+    base.READ_TIMEOUT_SECONDS = seconds  # read by base.connection() (transactions)
+
+
+def run_benches(*, fast: bool = False) -> tuple[list[Row], list[Row]]:
+    """Start moto, provision it like the local stack, and run the bench cases: every one at
+    full size (unless ``fast``), then the fast subset. Returns (full rows, fast rows)."""
     from pulse_local.stack import base_environment, free_port, provision, start_moto
 
     port = free_port()
@@ -355,6 +425,7 @@ def run_benches() -> list[Row]:
     os.environ.update(base_environment(endpoint, prefix=PREFIX, stage="bench"))
     # One access-log line per request would bury the results.
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    _patient_reads()
     server = start_moto(port)
     try:
         provision(endpoint, prefix=PREFIX, stage="bench")
@@ -362,13 +433,9 @@ def run_benches() -> list[Row]:
 
         import app
 
-        rows: list[Row] = []
         with Client(app.app, stage_name="test", project_dir=str(ROOT)) as client:
-            ctx = Bench(client)
-            for case in BENCHES:
-                ctx.section = (case.__doc__ or case.__name__).strip().splitlines()[0]
-                rows.extend(case(ctx))
-        return rows
+            full = [] if fast else run_cases(client, fast=False)
+            return full, run_cases(client, fast=True)
     finally:
         server.stop()
 
@@ -448,7 +515,61 @@ def _units(value: float) -> str:
     return f"{value:g}"
 
 
-def render(rows: list[Row], times: ImportTimes, size: PackageSize | None) -> str:
+def _budget(row: Row) -> str:
+    if row.budget is None:
+        return "—"
+    return f"{row.budget} **OVER BUDGET**" if row.over else str(row.budget)
+
+
+def render_fast(rows: list[Row]) -> str:
+    """The fast subset's table, between markers so ``--fast`` can rewrite it alone."""
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d")
+    out = [
+        FAST_START,
+        "## Fast subset (checked by the tests)",
+        "",
+        f"Written on {stamp} by `python -m pulse_local.bench --fast` (or by `make bench`, which "
+        "runs it after the full run): the foundation and survey requests, and the reports at "
+        f"{FAST_ACCOUNTS} accounts instead of 5,000. When this run is newer than the table above, "
+        "its counts are the current ones. "
+        "`tests/functional/test_bench_fast.py` runs the same subset in the test suite and fails "
+        "when a row is over its budget or when this table's counts differ from what it measured: "
+        "after a change that moves a count, run `python -m pulse_local.bench --fast` and commit "
+        "the table.",
+        "",
+        "| operation | calls | by API | budget |",
+        "|---|---:|---|---:|",
+    ]
+    section = None
+    for row in rows:
+        if row.section != section:
+            section = row.section
+            out.append(f"| **{section}** | | | |")
+        out.append(f"| `{row.operation}` | {row.calls} | {row.by_operation} | {_budget(row)} |")
+    out.append(FAST_END)
+    return "\n".join(out)
+
+
+def replace_fast(document: str, rows: list[Row]) -> str:
+    """``document`` with its fast-subset table replaced by one of ``rows``."""
+    start, end = document.find(FAST_START), document.find(FAST_END)
+    if start < 0 or end < start:
+        raise SystemExit("no fast-subset table in the output: run the full `make bench` once")
+    return document[:start] + render_fast(rows) + document[end + len(FAST_END) :]
+
+
+def fast_counts(document: str) -> dict[str, tuple[int, str]]:
+    """The fast-subset table of a written document: operation -> (calls, by API)."""
+    start, end = document.find(FAST_START), document.find(FAST_END)
+    counts: dict[str, tuple[int, str]] = {}
+    for line in document[start:end].splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 4 and cells[0].startswith("`"):
+            counts[cells[0].strip("`")] = (int(cells[1]), cells[2])
+    return counts
+
+
+def render(rows: list[Row], times: ImportTimes, size: PackageSize | None, fast: list[Row]) -> str:
     stamp = datetime.now(UTC).strftime("%Y-%m-%d")
     out = [
         "# Performance benchmarks",
@@ -472,22 +593,27 @@ def render(rows: list[Row], times: ImportTimes, size: PackageSize | None) -> str
             - **RCU by size**: DynamoDB's read pricing applied to the items that came back (4 KB
               units, half for eventually consistent reads, at least one unit per request) — what
               AWS would charge for those reads.
-            - A failed conditional write is charged by AWS but reports no units."""
+            - A failed conditional write is charged by AWS but reports no units.
+            - **budget**: the most requests the operation may make; `make bench` exits 1 when a
+              row is over it (the nightly SuccessScore job's budget is its floor plus one
+              settings read per tenant)."""
         ),
         "",
-        "| operation | calls | by API | RCU reported | WCU reported | RCU by size | items read | note |",
-        "|---|---:|---|---:|---:|---:|---:|---|",
+        "| operation | calls | budget | by API | RCU reported | WCU reported | RCU by size "
+        "| items read | note |",
+        "|---|---:|---:|---|---:|---:|---:|---:|---|",
     ]
     section = None
     for row in rows:
         if row.section != section:
             section = row.section
-            out.append(f"| **{section}** | | | | | | | |")
+            out.append(f"| **{section}** | | | | | | | | |")
         out.append(
-            f"| `{row.operation}` | {row.calls} | {row.by_operation} | {_units(row.read_units)} | "
-            f"{_units(row.write_units)} | {_units(row.estimated_read_units)} | {row.items_read} | "
-            f"{row.note} |"
+            f"| `{row.operation}` | {row.calls} | {_budget(row)} | {row.by_operation} | "
+            f"{_units(row.read_units)} | {_units(row.write_units)} | "
+            f"{_units(row.estimated_read_units)} | {row.items_read} | {row.note} |"
         )
+    out += ["", render_fast(fast)]
     out += [
         "",
         "## Cold start: `import app`",
@@ -526,7 +652,9 @@ def render(rows: list[Row], times: ImportTimes, size: PackageSize | None) -> str
         "`ctx.measure(label, method, path, body, token=...)` (for a job or any other code, wrap it in "
         "`count_dynamodb()` and return `Row.from_meter(ctx.section, label, meter)`); the first line "
         "of its docstring names its section. `ctx.state` carries the tenant and tokens of the "
-        "foundation bench.",
+        "foundation bench. Give a row `budget=` (the most requests it may make) to have "
+        "`make bench` fail when it is exceeded; `@bench(fast=True)` adds the case to the fast "
+        "subset, which must then run in seconds when `ctx.fast` is set.",
         "",
     ]
     return "\n".join(out)
@@ -541,23 +669,43 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="rebuild dist/ first (default: measure dist/ as it is, building it only when missing)",
     )
+    parser.add_argument(
+        "--fast",
+        action="store_true",
+        help="the fast subset only (seconds): rewrite its table in the output, nothing else",
+    )
     args = parser.parse_args(argv)
     import logging
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
-    rows = run_benches()
-    times = import_times(args.repeat)
-    size = package_size(args.package)
-    args.output.write_text(render(rows, times, size), encoding="utf-8")
-    for row in rows:
-        print(f"{row.operation:42} {row.calls:3} calls  {row.by_operation}")
-    print(f"import app {times.app:.3f}s vs chalice+boto3 {times.baseline:.3f}s: {times.ratio:.1f}x")
-    if size:
+    rows, fast = run_benches(fast=args.fast)
+    if args.fast:
+        existing = args.output.read_text(encoding="utf-8") if args.output.exists() else ""
+        args.output.write_text(replace_fast(existing, fast), encoding="utf-8")
+    else:
+        times = import_times(args.repeat)
+        size = package_size(args.package)
+        args.output.write_text(render(rows, times, size, fast), encoding="utf-8")
         print(
-            f"package {size.zip_bytes / 1e6:.1f} MB zipped, {size.unzipped_bytes / 1e6:.1f} MB unzipped"
+            f"import app {times.app:.3f}s vs chalice+boto3 {times.baseline:.3f}s: "
+            f"{times.ratio:.1f}x"
         )
+        if size:
+            print(
+                f"package {size.zip_bytes / 1e6:.1f} MB zipped, "
+                f"{size.unzipped_bytes / 1e6:.1f} MB unzipped"
+            )
+    for row in rows + fast:
+        print(f"{row.operation:42} {row.calls:3} calls  {row.by_operation}")
     print(f"wrote {args.output}")
-    return 0
+    over = [row for row in rows + fast if row.over]
+    for row in over:
+        print(
+            f"OVER BUDGET: {row.section}: {row.operation}: {row.calls} requests, "
+            f"budget {row.budget}",
+            file=sys.stderr,
+        )
+    return 1 if over else 0
 
 
 if __name__ == "__main__":

@@ -40,6 +40,11 @@ class Measured:
     def floor(self) -> int:
         return self.floor_writes + self.floor_pages
 
+    @property
+    def ceiling(self) -> int:
+        """What the job may spend: the floor plus the one read of each tenant's settings."""
+        return self.floor + self.tenants
+
     def per_thousand(self, value: float) -> float:
         return value * 1000 / self.accounts
 

@@ -45,6 +45,7 @@ class Measured:
     meter: Any
     status: int
     note: str = ""
+    budget: int | None = None  # the most DynamoDB requests it may make (None: not budgeted)
 
     @property
     def read_model_calls(self) -> int:
@@ -173,16 +174,24 @@ def measure(client: Any, admin_token: str) -> tuple[list[Measured], int]:
     with count_dynamodb() as meter:
         page = _request(client, "GET", f"/r/{token}")
     size = len(page.body)
-    out.append(Measured("GET /r/{token} (first open)", meter, page.status_code, f"page {size} B"))
+    out.append(
+        Measured(
+            "GET /r/{token} (first open)", meter, page.status_code, f"page {size} B", OPEN_BUDGET
+        )
+    )
     with count_dynamodb() as meter:
         again = _request(client, "GET", f"/r/{token}")
-    out.append(Measured("GET /r/{token} (opened before)", meter, again.status_code))
+    out.append(
+        Measured("GET /r/{token} (opened before)", meter, again.status_code, "", OPEN_BUDGET - 1)
+    )
     with count_dynamodb() as meter:
         first = _request(client, "POST", f"/r/{token}", ANSWER)
-    out.append(Measured("POST /r/{token} (first submit)", meter, first.status_code))
+    out.append(
+        Measured("POST /r/{token} (first submit)", meter, first.status_code, "", SUBMIT_BUDGET)
+    )
     with count_dynamodb() as meter:
         update = _request(client, "POST", f"/r/{token}", {**ANSWER, "nps": 10})
-    out.append(Measured("POST /r/{token} (update)", meter, update.status_code))
+    out.append(Measured("POST /r/{token} (update)", meter, update.status_code, "", SUBMIT_BUDGET))
     for m in out[-2:]:
         m.note = (
             f"1 transaction; {m.read_model_calls} of {m.meter.calls} requests keep the "
