@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import parse_qs, urlparse
 
-from chalice.local import LocalGateway, LocalGatewayException
+from chalice.local import LocalGateway, LocalGatewayException, MatchResult, RouteMatcher
 
 NOT_FOUND = {"error": {"code": "not_found", "message": "no such route"}}
 
@@ -78,8 +79,45 @@ class GatewayError(LocalGatewayException):
         self.CODE = status
 
 
+class GreedyRouteMatcher(RouteMatcher):
+    """Chalice's local route matcher, plus API Gateway's greedy ``{proxy+}`` resources: a path
+    no other route matches, under a route ending in ``/{proxy+}``, reaches that route (the
+    matched rest in ``proxy``, as API Gateway's pathParameters carry it). Chalice's own matcher
+    takes ``{proxy+}`` for one path segment only."""
+
+    def match_route(self, url: str) -> MatchResult:
+        try:
+            match = super().match_route(url)
+        except ValueError:
+            match = self._greedy(url)
+        if match.route.endswith("/{proxy+}"):
+            rest = match.captured.pop("proxy+", None)
+            if rest is not None:
+                match.captured["proxy"] = rest
+        return match
+
+    def _greedy(self, url: str) -> MatchResult:
+        parsed = urlparse(url)
+        path = parsed.path.rstrip("/") or "/"
+        for route in sorted(self.route_urls, key=len, reverse=True):
+            if not route.endswith("/{proxy+}"):
+                continue
+            prefix = route[: -len("{proxy+}")]
+            if path.startswith(prefix) and len(path) > len(prefix):
+                query = parse_qs(parsed.query, keep_blank_values=True)
+                return MatchResult(route, {"proxy": path[len(prefix) :]}, query)
+        raise ValueError(f"No matching route found for: {url}")
+
+
 class PulseGateway(LocalGateway):
-    """Chalice's local gateway with Pulse's answers for routing misses."""
+    """Chalice's local gateway with Pulse's answers for routing misses; paths under a
+    ``{proxy+}`` route (the staff web app's ``/app/{proxy+}``) reach that route, as on API
+    Gateway, instead of the JSON 404."""
+
+    def __init__(self, app_object: Any, config: Any) -> None:
+        super().__init__(app_object, config)
+        matcher = GreedyRouteMatcher(list(app_object.routes))
+        self.event_converter._route_matcher = matcher
 
     def handle_request(
         self, method: str, path: str, headers: dict[str, Any], body: bytes | None

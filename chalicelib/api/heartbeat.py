@@ -11,10 +11,8 @@ from chalicelib.api.access import contact_for
 from chalicelib.api.routing import ADMIN, Body, PageQuery, Query, page_body, staff_route
 from chalicelib.auth.tokens import Principal
 from chalicelib.domain import heartbeat as hb
-from chalicelib.services import benchmarks as benchmark_service
 from chalicelib.services import heartbeat as service
 from chalicelib.services import send_limits, surveys
-from chalicelib.store import heartbeat as store
 from chalicelib.store import tenants as tenant_store
 
 bp = Blueprint(__name__)
@@ -88,8 +86,7 @@ def list_questions(principal: Principal) -> dict[str, Any]:
 @staff_route(bp, "/heartbeat/config", tag="heartbeat")
 def get_config(principal: Principal) -> dict[str, Any]:
     """The six questions clients are asked, and the interval."""
-    tenant = tenant_store.get_tenant(principal.tenant_id)
-    return service.config_view(tenant, service.config_of(principal.tenant_id))
+    return service.current_config(principal.tenant_id)
 
 
 @staff_route(
@@ -112,7 +109,7 @@ def put_config(principal: Principal, body: ConfigBody) -> dict[str, Any]:
 @staff_route(bp, "/heartbeats", roles=ADMIN, query=PageQuery, tag="heartbeat")
 def list_heartbeats(principal: Principal, query: PageQuery) -> dict[str, Any]:
     """Heartbeat rounds, newest first: prepared (waiting for approval), approved, sent, closed."""
-    page = store.list_rounds(principal.tenant_id, limit=query.limit, cursor=query.cursor)
+    page = service.rounds(principal.tenant_id, limit=query.limit, cursor=query.cursor)
     return page_body(page)
 
 
@@ -130,9 +127,7 @@ def list_heartbeats(principal: Principal, query: PageQuery) -> dict[str, Any]:
 )
 def approve_heartbeat(principal: Principal, heartbeat_id: str) -> dict[str, Any]:
     """Approve a prepared round: it is sent to every active, subscribed contact of every account."""
-    store.get_round(principal.tenant_id, heartbeat_id)  # 404 before anything is counted
-    send_limits.check_bulk_send(principal.tenant_id, surveys.now())
-    return service.approve(principal.tenant_id, heartbeat_id, principal.user_id).to_api()
+    return service.approve_by(principal.tenant_id, heartbeat_id, principal.user_id).to_api()
 
 
 @staff_route(
@@ -157,6 +152,4 @@ def send_heartbeat_to_contact(principal: Principal, contact_id: str) -> dict[str
 @staff_route(bp, "/benchmarks", query=BenchmarksQuery, tag="heartbeat")
 def get_benchmarks(principal: Principal, query: BenchmarksQuery) -> dict[str, Any]:
     """Per question: your average, the peer average, top performers, the peer group, your rank."""
-    config = store.get_config(principal.tenant_id)
-    chosen = [hb.OVERALL_SATISFACTION.id, *(config.question_ids if config else [])]
-    return benchmark_service.view(principal.tenant_id, query.period, chosen)
+    return service.benchmarks(principal.tenant_id, query.period)

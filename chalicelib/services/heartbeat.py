@@ -16,13 +16,14 @@ from typing import Any
 from chalicelib.domain import heartbeat as hb
 from chalicelib.domain.entities import Account, Contact, Tenant, User
 from chalicelib.errors import Conflict, NotFound, ValidationFailed
-from chalicelib.services import heartbeat_survey, notify, staff_links, surveys, tenancy
+from chalicelib.services import benchmarks as benchmark_service
+from chalicelib.services import heartbeat_survey, notify, send_limits, staff_links, surveys, tenancy
 from chalicelib.services.settings import tenant_settings, update_settings
 from chalicelib.store import accounts as account_store
 from chalicelib.store import heartbeat as store
 from chalicelib.store import invitations
 from chalicelib.store import tenants as tenant_store
-from chalicelib.store.base import now_iso
+from chalicelib.store.base import Page, now_iso
 
 WINDOW_DAYS = 28
 APPROVAL_KIND = "heartbeat_approval"
@@ -98,6 +99,11 @@ def config_view(tenant: Tenant, config: store.HeartbeatConfig) -> dict[str, Any]
         "pending_heartbeat_id": config.pending_round_id,
         "updated_at": config.updated_at if config.version else None,
     }
+
+
+def current_config(tenant_id: str) -> dict[str, Any]:
+    """GET /heartbeat/config: the six questions clients are asked, and the interval."""
+    return config_view(tenant_store.get_tenant(tenant_id), config_of(tenant_id))
 
 
 def question_view(q: hb.HeartbeatQuestion) -> dict[str, Any]:
@@ -346,6 +352,31 @@ def approve(tenant_id: str, round_id: str, user_id: str) -> store.Round:
     rnd = store.approve_round(tenant_id, round_id, user_id, now_iso())
     enqueue_round(tenant_id, round_id)
     return rnd
+
+
+def rounds(tenant_id: str, *, limit: int, cursor: str | None) -> Page[store.Round]:
+    """The tenant's rounds, newest first."""
+    return store.list_rounds(tenant_id, limit=limit, cursor=cursor)
+
+
+def get_round(tenant_id: str, round_id: str) -> store.Round:
+    """One round of this tenant; another tenant's id is not found."""
+    return store.get_round(tenant_id, round_id)
+
+
+def benchmarks(tenant_id: str, period: str | None = None) -> dict[str, Any]:
+    """GET /benchmarks: per chosen question (overall satisfaction first), yours and the peers'."""
+    config = store.get_config(tenant_id)
+    chosen = [hb.OVERALL_SATISFACTION.id, *(config.question_ids if config else [])]
+    return benchmark_service.view(tenant_id, period, chosen)
+
+
+def approve_by(tenant_id: str, round_id: str, user_id: str) -> store.Round:
+    """POST /heartbeats/{id}/approve and the approval page: not found before anything is
+    counted, then the bulk-send limit, then prepared → approved and the fan-out queued."""
+    store.get_round(tenant_id, round_id)
+    send_limits.check_bulk_send(tenant_id, surveys.now())
+    return approve(tenant_id, round_id, user_id)
 
 
 def current_round(tenant_id: str, now: datetime | None = None) -> store.Round | None:

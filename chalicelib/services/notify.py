@@ -22,7 +22,7 @@ from chalicelib.mail import message
 from chalicelib.observability import logger
 from chalicelib.services import send_limits, staff_links
 from chalicelib.store import notifications as store
-from chalicelib.store.base import new_id, now_iso
+from chalicelib.store.base import new_id
 
 
 @dataclass
@@ -44,6 +44,10 @@ def preferences_of(user: User) -> AlertDefaults:
         return AlertDefaults.model_validate(user.preferences or {})
     except ValueError:
         return AlertDefaults()
+
+
+def _stamp_ms() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _notification_id(event: Event, user_id: str) -> str:
@@ -69,7 +73,8 @@ def notify(tenant_id: str, users: Iterable[User], event: Event) -> int:
             body=event.body,
             link=event.link,
             account_id=event.account_id,
-            created_at=now_iso(),
+            # To the millisecond: deduped ids do not sort by time, so lists order by this.
+            created_at=_stamp_ms(),
             read=False,
         )
         state = store.add(tenant_id, user.user_id, record)

@@ -4,7 +4,30 @@
 See ``docs/web.md`` for how to add a page.
 """
 
-from chalicelib.web import accounts, auth_pages, shell, workspace
+from chalicelib.web import (
+    accounts,
+    auth_pages,
+    fallback,
+    heartbeat,
+    notifications,
+    pulse,
+    review_analytics,
+    shell,
+    tasks,
+    workspace,
+)
 from chalicelib.web.routing import bp
 
-__all__ = ["accounts", "auth_pages", "bp", "shell", "workspace"]
+__all__ = [
+    "accounts",
+    "auth_pages",
+    "bp",
+    "fallback",
+    "heartbeat",
+    "notifications",
+    "pulse",
+    "review_analytics",
+    "shell",
+    "tasks",
+    "workspace",
+]

@@ -108,10 +108,10 @@ def logout_page(page: Page) -> Response:
     return page.render("web/logout.html", title="Sign out")
 
 
-@page_route("/app/logout", methods=["POST"], public=True)
+@page_route("/app/logout", methods=["POST"], public=True, signed_out_without_token=True)
 def logout(page: Page) -> Response:
-    """Public so that a stale session can still clear its cookies; the CSRF check applies to
-    whichever session (or signed-out nonce) the browser has."""
+    """Public so that a session that has already ended (expired, revoked, deactivated user) can
+    still clear its cookies and go to sign-in; a live session needs its CSRF token."""
     if page.principal is not None:
         cognito.sign_out(page.principal.email)
     page.set_cookies.extend(session.cleared_session())

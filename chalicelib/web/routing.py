@@ -82,10 +82,17 @@ class Page:
         return render.not_found(self.principal, self.csrf_token)
 
 
-def _current_path(route: str, params: dict[str, str]) -> str:
+GREEDY = "{proxy+}"
+
+
+def _current_path(route: str, params: dict[str, str], request: Any) -> str:
     path = route
     for name, value in params.items():
         path = path.replace("{" + name + "}", quote(value, safe=""))
+    if GREEDY in path:
+        # A catch-all page: the rest of the path as the gateway matched it.
+        rest = str((request.uri_params or {}).get("proxy", ""))
+        path = path.replace(GREEDY, quote(rest, safe="/"))
     return path
 
 
@@ -136,9 +143,12 @@ def page_route(
     methods: Sequence[str] = ("GET",),
     roles: tuple[str, ...] = ALL_ROLES,
     public: bool = False,
+    signed_out_without_token: bool = False,
 ) -> Callable[[Callable[..., Response]], Callable[..., Response]]:
     """Declare a page. The view is called as ``view(page, **path_params)``; ``public`` pages
-    (sign-in and recovery) are served signed out, every other page needs a session."""
+    (sign-in and recovery) are served signed out, every other page needs a session.
+    ``signed_out_without_token`` (sign-out only): with no session left, the form runs without
+    the CSRF check — it can only clear this browser's cookies."""
 
     def decorate(fn: Callable[..., Response]) -> Callable[..., Response]:
         def view(**params: str) -> Response:
@@ -146,7 +156,9 @@ def page_route(
             started = time.perf_counter()
             made: list[Page] = []
             try:
-                response = _handle(fn, request, path, params, roles, public, made)
+                response = _handle(
+                    fn, request, path, params, roles, public, made, signed_out_without_token
+                )
             except PulseError as exc:
                 response = render.error_page(exc, *_who(made))
             except Exception:
@@ -181,9 +193,10 @@ def _handle(
     roles: tuple[str, ...],
     public: bool,
     made: list[Page],
+    signed_out_without_token: bool = False,
 ) -> Response:
     cookies = session.read_cookies(request.headers.get("cookie"))
-    current = _current_path(route, params)
+    current = _current_path(route, params, request)
     query = _query(request)
     state = session.load(cookies)
     set_cookies = list(state.set_cookies)
@@ -211,7 +224,8 @@ def _handle(
         if page_security.cross_site(request.headers):
             logger.warning("cross-site form refused", extra={"route": route})
             return render.refused(principal, csrf, cross_site=True)
-        if not session.csrf_matches(csrf, page.form.get(session.CSRF_FIELD)):
+        tokenless = signed_out_without_token and principal is None
+        if not tokenless and not session.csrf_matches(csrf, page.form.get(session.CSRF_FIELD)):
             logger.warning("form without a valid CSRF token refused", extra={"route": route})
             return render.refused(principal, csrf, cross_site=False)
     try:

@@ -15,8 +15,6 @@ from chalicelib.web.routing import Page, page_route
 PLANNED: dict[str, tuple[str, ...]] = {
     "/app/reports": ALL_ROLES,
     "/app/follow-ups": ALL_ROLES,
-    "/app/heartbeat": ALL_ROLES,
-    "/app/notifications": ALL_ROLES,
     "/app/admin/reason-codes": ADMIN,
     "/app/admin/users": ADMIN,
     "/app/admin/settings": ADMIN,

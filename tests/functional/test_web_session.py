@@ -297,7 +297,9 @@ PROTECTED = [spec for spec in PAGES if not spec.public]
 
 
 def _url(path: str) -> str:
-    return path.replace("{account_id}", "acc_x").replace("{contact_id}", "con_x")
+    for name in ("account_id", "contact_id", "heartbeat_id", "review_id", "notification_id"):
+        path = path.replace("{" + name + "}", name.split("_")[0][:3] + "_x")
+    return path.replace("{proxy+}", "no/such/page")
 
 
 @pytest.mark.parametrize("spec", PROTECTED, ids=lambda s: f"{s.method} {s.path}")
