@@ -67,6 +67,23 @@ def pulse_scale() -> dict[str, Any]:
     }
 
 
+def factor_choices(tenant_id: str) -> dict[str, list[ReasonCode]]:
+    """The codes a new pulse may use, per side (``risk``, ``success``): active pulse-tab codes
+    of a matching type ("both" on either side), in the library's order."""
+    codes = [c for c in code_store.all_codes(tenant_id) if c.tab == "pulse" and c.active]
+    return {
+        kind: [c for c in codes if rules.type_matches(c.type, kind)] for kind in rules.FACTOR_KINDS
+    }
+
+
+def last_pulse(tenant_id: str, account: Account) -> dict[str, Any] | None:
+    """The account's latest pulse as the API shows it (factors named), or None."""
+    if account.pulse_level is None:
+        return None
+    items = list_pulses(tenant_id, account.account_id, limit=1, cursor=None)["items"]
+    return items[0] if items else None
+
+
 # ------------------------------------------------------------------------------------ pulses
 
 

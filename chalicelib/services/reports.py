@@ -320,7 +320,7 @@ class AccountView:
     risk_factors: list[dict[str, Any]]
     success_factors: list[dict[str, Any]]
     explanation: dict[str, Any] | None
-    chart: charts.LineChart
+    chart: charts.LineChart  # the pulse-history chart (templates/charts/lines.svg)
     truncated: bool
 
 

@@ -17,7 +17,7 @@ from chalicelib.domain.pulse_scale import LEVELS
 from chalicelib.domain.text import single_line
 from chalicelib.errors import BadRequest, ValidationFailed
 from chalicelib.services import accounts as service
-from chalicelib.services import pulses
+from chalicelib.services import pulses, reports
 from chalicelib.web import forms
 from chalicelib.web.routing import Page, page_route
 
@@ -203,13 +203,47 @@ def account_create(page: Page) -> Response:
     return page.redirect(f"/app/accounts/{account.account_id}?notice=created")
 
 
+def dashboard_page(
+    page: Page,
+    account: Account,
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    note_for: str = "",
+    note_text: str = "",
+) -> Response:
+    """The account dashboard (``services/reports.account_view``: the dashboard's reads, so the
+    page is four DynamoDB requests with the session's user)."""
+    view = reports.account_view(account, reports.parse_period(None))
+    return page.render(
+        "web/account.html",
+        status=status,
+        title=account.name,
+        account=account,
+        view=view,
+        board=view.dashboard,
+        chart=view.chart,
+        owner_is_me=account.owner_id == page.user.user_id,
+        notice=page.query.get("notice", ""),
+        errors=errors or {},
+        labels={"text": "Note"},
+        note_for=note_for,
+        note_text=note_text,
+    )
+
+
 @page_route("/app/accounts/{account_id}")
 def account_page(page: Page, account_id: str) -> Response:
+    return dashboard_page(page, account_for(page.user, account_id))
+
+
+@page_route("/app/accounts/{account_id}/details")
+def account_details(page: Page, account_id: str) -> Response:
     account = pulses.with_live_scores(page.user.tenant_id, [account_for(page.user, account_id)])[0]
     owners = _owner_names(page)
     return page.render(
-        "web/account.html",
-        title=account.name,
+        "web/account_details.html",
+        title=f"{account.name}: details and contacts",
         account=account,
         owner=owners.get(account.owner_id, "Unknown user"),
         contacts=service.contacts(page.user, account),
@@ -298,7 +332,7 @@ def contact_create(page: Page, account_id: str) -> Response:
             errors=dict(exc.fields or {}),
             status=422,
         )
-    return page.redirect(f"/app/accounts/{account.account_id}?notice=contact-added")
+    return page.redirect(f"/app/accounts/{account.account_id}/details?notice=contact-added")
 
 
 @page_route("/app/contacts/{contact_id}/edit")
@@ -332,4 +366,4 @@ def contact_update(page: Page, contact_id: str) -> Response:
             errors=dict(exc.fields or {}),
             status=422,
         )
-    return page.redirect(f"/app/accounts/{account.account_id}?notice=contact-saved")
+    return page.redirect(f"/app/accounts/{account.account_id}/details?notice=contact-saved")

@@ -229,7 +229,7 @@ def test_contact_forms_validate_and_write_nothing_on_error(
     assert reply.status == 303
     (contact,) = tenant.api.get(f"/accounts/{account['id']}/contacts").json["items"]
     assert (contact["name"], contact["title"]) == ("Pat C.", "")
-    assert "Pat C." in text_of(web.get(f"/app/accounts/{account['id']}"))
+    assert "Pat C." in text_of(web.get(f"/app/accounts/{account['id']}/details"))
 
 
 def test_search_filter_and_sort(client: Any) -> None:
