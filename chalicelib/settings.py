@@ -47,6 +47,10 @@ class Settings(BaseModel):
     tenant_bulk_sends_per_minute: int = Field(default=DEFAULT_TENANT_BULK_SENDS_PER_MINUTE, ge=1)
     documents_bucket: str = ""
     max_body_bytes: int = MAX_BODY_BYTES
+    # Seconds an AWS call may wait for an answer before botocore retries it. Deployed stages
+    # keep the default, which keeps three attempts inside API Gateway's 29 s; the local stack
+    # and the tests wait longer, since moto on a busy machine answers a large page slowly.
+    aws_read_timeout_seconds: int = Field(default=5, ge=1, le=120)
     log_level: str = "INFO"
 
     @property
@@ -96,6 +100,7 @@ _ENV = {
     "tenant_bulk_sends_per_minute": "PULSE_TENANT_BULK_SENDS_PER_MINUTE",
     "documents_bucket": "PULSE_DOCUMENTS_BUCKET",
     "max_body_bytes": "PULSE_MAX_BODY_BYTES",
+    "aws_read_timeout_seconds": "PULSE_AWS_READ_TIMEOUT_SECONDS",
     "log_level": "POWERTOOLS_LOG_LEVEL",
 }
 
@@ -128,11 +133,11 @@ def _read_secret(secret_id: str, region: str, endpoint_url: str | None) -> str:
     """One Secrets Manager read per process and secret (at cold start, on first use)."""
     import boto3
 
-    from chalicelib.clients import CONFIG
+    from chalicelib.clients import config
 
     answer = (
         boto3.session.Session()
-        .client("secretsmanager", region_name=region, endpoint_url=endpoint_url, config=CONFIG)
+        .client("secretsmanager", region_name=region, endpoint_url=endpoint_url, config=config())
         .get_secret_value(SecretId=secret_id)
     )
     return str(answer.get("SecretString") or "")

@@ -405,16 +405,6 @@ def run_cases(client: Any, *, fast: bool) -> list[Row]:
     return rows
 
 
-def _patient_reads(seconds: int = 60) -> None:
-    """Give DynamoDB reads longer than the deployed 5 s: moto answering a 1 MB Query page on a
-    busy machine can take longer, and a timed-out, retried request would add to the counts this
-    run reports (it counts requests; it never times them)."""
-    from chalicelib.store import base
-
-    base.BaseMeta.read_timeout_seconds = seconds  # read by each model at its first request
-    base.READ_TIMEOUT_SECONDS = seconds  # read by base.connection() (transactions)
-
-
 def run_benches(*, fast: bool = False) -> tuple[list[Row], list[Row]]:
     """Start moto, provision it like the local stack, and run the bench cases: every one at
     full size (unless ``fast``), then the fast subset. Returns (full rows, fast rows)."""
@@ -425,7 +415,6 @@ def run_benches(*, fast: bool = False) -> tuple[list[Row], list[Row]]:
     os.environ.update(base_environment(endpoint, prefix=PREFIX, stage="bench"))
     # One access-log line per request would bury the results.
     os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-    _patient_reads()
     server = start_moto(port)
     try:
         provision(endpoint, prefix=PREFIX, stage="bench")

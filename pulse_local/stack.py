@@ -37,6 +37,9 @@ def base_environment(endpoint: str, prefix: str, stage: str = "local") -> dict[s
         "POWERTOOLS_METRICS_NAMESPACE": "Pulse",
         "POWERTOOLS_SERVICE_NAME": "pulse",
         "MOTO_COGNITO_IDP_USER_POOL_ID_STRATEGY": "HASH",
+        # moto on a busy machine can take longer than DynamoDB's 5 s to answer a 1 MB page; a
+        # timed-out, retried request would also add to the request counts tests assert.
+        "PULSE_AWS_READ_TIMEOUT_SECONDS": "60",
     }
 
 

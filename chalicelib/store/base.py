@@ -32,10 +32,11 @@ M = TypeVar("M", bound=Model)
 
 # Every DynamoDB call fails fast enough for a request to answer inside API Gateway's 29 s:
 # botocore's standard retry mode with 3 attempts in all (PynamoDB's default builds it from
-# max_retry_attempts as 1 + retries), 2 s to connect and 5 s to read (PynamoDB's defaults are
-# 15 s and 30 s). A batch write resends unprocessed items max_retry_attempts - 1 times.
+# max_retry_attempts as 1 + retries), 2 s to connect and the settings' read timeout, 5 s when
+# deployed (PynamoDB's defaults are 15 s and 30 s). A batch write resends unprocessed items
+# max_retry_attempts - 1 times.
 CONNECT_TIMEOUT_SECONDS = 2
-READ_TIMEOUT_SECONDS = 5
+READ_TIMEOUT_SECONDS = get_settings().aws_read_timeout_seconds
 TOTAL_ATTEMPTS = 3
 
 
