@@ -73,7 +73,7 @@ def test_the_account_page_shows_every_block(
     text = text_of(page)
     # Scorecards: one promoter (9) and one detractor (3): NPS 0 from two responses, too few
     # for a trend (the domain's own rule).
-    assert "NPS" in text and "2 responses: 1 promoters, 0 passives, 1 detractors" in text
+    assert "NPS" in text and "2 responses: 1 promoter, 0 passives, 1 detractor" in text
     assert "Trend: not enough responses" in text
     assert "Pulse Index" in text and "Pulse Index by question" in text
     # The task banner: the follow-up with name, email and date, the open action.
