@@ -54,6 +54,14 @@ def _dashboard(ctx: Context) -> Any:
     return reports.dashboard(account_for(ctx.admin, ctx.account_id), reports.parse_period("12m"))
 
 
+def _account_page(ctx: Context) -> Any:
+    """The staff web app's account page (/app/accounts/{id}): the dashboard's reads."""
+    from chalicelib.api.access import account_for
+    from chalicelib.services import reports
+
+    return reports.account_view(account_for(ctx.admin, ctx.account_id), reports.parse_period("12m"))
+
+
 def _export(ctx: Context) -> Any:
     from chalicelib.api.reports import csv_response
     from chalicelib.domain.reports import SEGMENT_COLUMNS
@@ -106,6 +114,7 @@ def benches() -> list[Bench]:
         Bench("GET /segments/{id}/export.csv", 10, _export),
         Bench("GET /reports/pulse-summary.svg", 7, lambda c: s.pulse_summary_svg(c.admin)),
         Bench("GET /accounts/{id}/dashboard", 4, _dashboard),
+        Bench("GET /app/accounts/{id} (account page)", 4, _account_page),
     ]
 
 
