@@ -7,6 +7,7 @@ from typing import Any
 from chalice.app import Blueprint
 from pydantic import Field, field_validator
 
+from chalicelib.api import models
 from chalicelib.api.access import account_for, contact_for
 from chalicelib.api.routing import Body, PageQuery, page_body, staff_route
 from chalicelib.api.types import Email, IsoDate, Name
@@ -69,7 +70,9 @@ class ContactPatch(Body):
         return value
 
 
-@staff_route(bp, "/accounts", query=AccountListQuery, tag="accounts")
+@staff_route(
+    bp, "/accounts", query=AccountListQuery, tag="accounts", response=models.Page[models.Account]
+)
 def list_accounts(principal: Principal, query: AccountListQuery) -> dict[str, Any]:
     """Accounts: all of them for admins and senior managers, their own for account managers."""
     owner = query.owner_id
@@ -82,7 +85,15 @@ def list_accounts(principal: Principal, query: AccountListQuery) -> dict[str, An
     return page_body(page)
 
 
-@staff_route(bp, "/accounts", methods=["POST"], body=AccountBody, status=201, tag="accounts")
+@staff_route(
+    bp,
+    "/accounts",
+    methods=["POST"],
+    body=AccountBody,
+    status=201,
+    tag="accounts",
+    response=models.Account,
+)
 def create_account(principal: Principal, body: AccountBody) -> dict[str, Any]:
     """Create an account. Account managers create accounts they own."""
     return service.create_account(
@@ -96,14 +107,21 @@ def create_account(principal: Principal, body: AccountBody) -> dict[str, Any]:
     ).to_api()
 
 
-@staff_route(bp, "/accounts/{account_id}", tag="accounts")
+@staff_route(bp, "/accounts/{account_id}", tag="accounts", response=models.Account)
 def get_account(principal: Principal, account_id: str) -> dict[str, Any]:
     """One account, with today's SuccessScore."""
     account = account_for(principal, account_id)
     return pulses.with_live_scores(principal.tenant_id, [account])[0].to_api()
 
 
-@staff_route(bp, "/accounts/{account_id}", methods=["PATCH"], body=AccountPatch, tag="accounts")
+@staff_route(
+    bp,
+    "/accounts/{account_id}",
+    methods=["PATCH"],
+    body=AccountPatch,
+    tag="accounts",
+    response=models.Account,
+)
 def patch_account(principal: Principal, account_id: str, body: AccountPatch) -> dict[str, Any]:
     """Change an account's fields."""
     account = account_for(principal, account_id)
@@ -118,7 +136,13 @@ def delete_account(principal: Principal, account_id: str) -> None:
     store.delete_account(principal.tenant_id, account_id)
 
 
-@staff_route(bp, "/accounts/{account_id}/contacts", query=PageQuery, tag="accounts")
+@staff_route(
+    bp,
+    "/accounts/{account_id}/contacts",
+    query=PageQuery,
+    tag="accounts",
+    response=models.Page[models.Contact],
+)
 def list_contacts(principal: Principal, account_id: str, query: PageQuery) -> dict[str, Any]:
     """An account's contacts."""
     account_for(principal, account_id)
@@ -135,6 +159,7 @@ def list_contacts(principal: Principal, account_id: str, query: PageQuery) -> di
     body=ContactBody,
     status=201,
     tag="accounts",
+    response=models.Contact,
 )
 def create_contact(principal: Principal, account_id: str, body: ContactBody) -> dict[str, Any]:
     """Add a contact to an account."""
@@ -144,7 +169,14 @@ def create_contact(principal: Principal, account_id: str, body: ContactBody) -> 
     ).to_api()
 
 
-@staff_route(bp, "/contacts/{contact_id}", methods=["PATCH"], body=ContactPatch, tag="accounts")
+@staff_route(
+    bp,
+    "/contacts/{contact_id}",
+    methods=["PATCH"],
+    body=ContactPatch,
+    tag="accounts",
+    response=models.Contact,
+)
 def patch_contact(principal: Principal, contact_id: str, body: ContactPatch) -> dict[str, Any]:
     """Change a contact. A new email revokes the survey and unsubscribe links sent so far."""
     contact, _ = contact_for(principal, contact_id)

@@ -7,6 +7,7 @@ from typing import Any
 from chalice.app import Blueprint
 from pydantic import Field
 
+from chalicelib.api import models
 from chalicelib.api.routing import Body, public_route
 from chalicelib.api.types import Email, Name
 from chalicelib.auth import cognito
@@ -68,6 +69,7 @@ class AcceptInviteBody(Body):
         429: "too many sign-ups for registered addresses from this source",
     },
     tag="auth",
+    response=models.SignedUp,
 )
 def signup(body: SignupBody) -> dict[str, Any]:
     """Create a tenant and its first admin."""
@@ -95,21 +97,35 @@ def _source_ip() -> str | None:
 
 
 @public_route(
-    bp, "/auth/login", methods=["POST"], body=LoginBody, responses={401: "wrong"}, tag="auth"
+    bp,
+    "/auth/login",
+    methods=["POST"],
+    body=LoginBody,
+    responses={401: "wrong"},
+    tag="auth",
+    response=models.Tokens,
 )
 def login(body: LoginBody) -> dict[str, Any]:
     """Sign in with email and password."""
     return cognito.login(body.email, body.password)
 
 
-@public_route(bp, "/auth/refresh", methods=["POST"], body=RefreshBody, tag="auth")
+@public_route(
+    bp, "/auth/refresh", methods=["POST"], body=RefreshBody, tag="auth", response=models.Tokens
+)
 def refresh(body: RefreshBody) -> dict[str, Any]:
     """Exchange a refresh token for new tokens."""
     return cognito.refresh(body.refresh_token)
 
 
 @public_route(
-    bp, "/auth/forgot-password", methods=["POST"], body=ForgotBody, status=202, tag="auth"
+    bp,
+    "/auth/forgot-password",
+    methods=["POST"],
+    body=ForgotBody,
+    status=202,
+    tag="auth",
+    response=models.Status,
 )
 def forgot_password(body: ForgotBody) -> dict[str, Any]:
     """Mail a reset code (the answer is the same whether or not the address exists)."""
@@ -123,7 +139,14 @@ def reset_password(body: ResetBody) -> None:
     cognito.reset_password(body.email, body.code, body.new_password)
 
 
-@public_route(bp, "/auth/accept-invite", methods=["POST"], body=AcceptInviteBody, tag="auth")
+@public_route(
+    bp,
+    "/auth/accept-invite",
+    methods=["POST"],
+    body=AcceptInviteBody,
+    tag="auth",
+    response=models.Tokens,
+)
 def accept_invite(body: AcceptInviteBody) -> dict[str, Any]:
     """Choose a password for an invitation and sign in."""
     return cognito.accept_invite(body.email, body.temporary_password, body.new_password)

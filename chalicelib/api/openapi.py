@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode
 
-from chalicelib.api.routing import ROUTES, RouteSpec
+from chalicelib.api.routing import ROUTES, RouteSpec, body_required
 
 REF = "#/components/schemas/{model}"
 
@@ -43,12 +45,25 @@ STATUS_TEXT = {
 }
 
 
-def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
-    schema = model.model_json_schema(ref_template=REF)
+def _schema(
+    model: type[BaseModel], components: dict[str, Any], mode: JsonSchemaMode = "validation"
+) -> dict[str, Any]:
+    schema = model.model_json_schema(ref_template=REF, mode=mode)
     for name, definition in schema.pop("$defs", {}).items():
         components[name] = definition
-    components[model.__name__] = schema
-    return {"$ref": REF.format(model=model.__name__)}
+    # A generic model's name (``Page[Account]``) is not a valid component name.
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", model.__name__).strip("_")
+    components[name] = schema
+    return {"$ref": REF.format(model=name)}
+
+
+def _success_schema(route: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
+    """A JSON answer's model; HTML, CSV and SVG answers are text."""
+    if route.produces != "application/json":
+        return {"type": "string"}
+    if route.response is None:
+        return {}
+    return _schema(route.response, components, mode="serialization")
 
 
 def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
@@ -83,13 +98,13 @@ def _operation(route: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
     if route.body is not None:
         ref = _schema(route.body, components)
         operation["requestBody"] = {
-            "required": True,
+            "required": body_required(route.method, route.body),
             "content": {content_type: {"schema": ref} for content_type in route.consumes},
         }
     responses: dict[str, Any] = {}
     ok: dict[str, Any] = {"description": STATUS_TEXT.get(route.status, "OK")}
     if route.status != 204:
-        ok["content"] = {route.produces: {"schema": {}}}
+        ok["content"] = {route.produces: {"schema": _success_schema(route, components)}}
     responses[str(route.status)] = ok
     errors = {400, 404, 413, 422, 429} | set(route.responses)
     if route.auth == "staff":

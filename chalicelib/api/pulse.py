@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 from chalice.app import Blueprint
 from pydantic import AfterValidator, Field, StrictBool, StrictInt
 
+from chalicelib.api import models
 from chalicelib.api.access import account_for
 from chalicelib.api.routing import ADMIN, ALL_ROLES, Body, PageQuery, staff_route
 from chalicelib.api.types import Text
@@ -90,7 +91,7 @@ class SamePulseBody(Body):
 # --------------------------------------------------------------------------------- the scale
 
 
-@staff_route(bp, "/pulse-scale", tag="pulse")
+@staff_route(bp, "/pulse-scale", tag="pulse", response=models.PulseScale)
 def get_pulse_scale(principal: Principal) -> dict[str, Any]:
     """The six pulse levels, best (6, Extremely Satisfied) to worst (1, Severe Risk)."""
     return service.pulse_scale()
@@ -99,7 +100,9 @@ def get_pulse_scale(principal: Principal) -> dict[str, Any]:
 # ------------------------------------------------------------------------------ reason codes
 
 
-@staff_route(bp, "/reason-codes", query=ReasonCodeQuery, tag="pulse")
+@staff_route(
+    bp, "/reason-codes", query=ReasonCodeQuery, tag="pulse", response=models.Page[models.ReasonCode]
+)
 def list_reason_codes(principal: Principal, query: ReasonCodeQuery) -> dict[str, Any]:
     """Reason codes by tab and position, with use counts; inactive ones too (for reports)."""
     codes = code_store.all_codes(principal.tenant_id)
@@ -121,7 +124,14 @@ def list_reason_codes(principal: Principal, query: ReasonCodeQuery) -> dict[str,
 
 
 @staff_route(
-    bp, "/reason-codes", methods=["POST"], roles=ADMIN, body=ReasonCodeBody, status=201, tag="pulse"
+    bp,
+    "/reason-codes",
+    methods=["POST"],
+    roles=ADMIN,
+    body=ReasonCodeBody,
+    status=201,
+    tag="pulse",
+    response=models.ReasonCode,
 )
 def create_reason_code(principal: Principal, body: ReasonCodeBody) -> dict[str, Any]:
     """Add a reason code at the end of its tab."""
@@ -134,7 +144,15 @@ def create_reason_code(principal: Principal, body: ReasonCodeBody) -> dict[str, 
     ).to_api()
 
 
-@staff_route(bp, "/reason-codes/order", methods=["PUT"], roles=ADMIN, body=OrderBody, tag="pulse")
+@staff_route(
+    bp,
+    "/reason-codes/order",
+    methods=["PUT"],
+    roles=ADMIN,
+    body=OrderBody,
+    tag="pulse",
+    response=models.Page[models.ReasonCode],
+)
 def order_reason_codes(principal: Principal, body: OrderBody) -> dict[str, Any]:
     """Set the full order of one tab. A list that is not exactly the tab's codes answers 409."""
     if len(set(body.ids)) != len(body.ids):
@@ -150,6 +168,7 @@ def order_reason_codes(principal: Principal, body: OrderBody) -> dict[str, Any]:
     roles=ADMIN,
     body=ReasonCodePatch,
     tag="pulse",
+    response=models.ReasonCode,
 )
 def patch_reason_code(
     principal: Principal, reason_code_id: str, body: ReasonCodePatch
@@ -191,6 +210,7 @@ def delete_reason_code(principal: Principal, reason_code_id: str) -> None:
     body=PulseBody,
     status=201,
     tag="pulse",
+    response=models.Pulse,
 )
 def create_pulse(principal: Principal, account_id: str, body: PulseBody) -> dict[str, Any]:
     """Set a pulse: level, up to 3 ordered risk and 3 ordered success factors, note, next steps.
@@ -217,6 +237,7 @@ def create_pulse(principal: Principal, account_id: str, body: PulseBody) -> dict
     status=201,
     tag="pulse",
     responses={409: "the account has no pulse yet"},
+    response=models.Pulse,
 )
 def create_same_pulse(principal: Principal, account_id: str, body: SamePulseBody) -> dict[str, Any]:
     """Same update: the current level and factors again, with a new note."""
@@ -230,7 +251,13 @@ def create_same_pulse(principal: Principal, account_id: str, body: SamePulseBody
     )
 
 
-@staff_route(bp, "/accounts/{account_id}/pulses", query=PageQuery, tag="pulse")
+@staff_route(
+    bp,
+    "/accounts/{account_id}/pulses",
+    query=PageQuery,
+    tag="pulse",
+    response=models.Page[models.Pulse],
+)
 def list_pulses(principal: Principal, account_id: str, query: PageQuery) -> dict[str, Any]:
     """The account's pulse history, newest first."""
     account_for(principal, account_id)
@@ -239,7 +266,7 @@ def list_pulses(principal: Principal, account_id: str, query: PageQuery) -> dict
     )
 
 
-@staff_route(bp, "/accounts/{account_id}/success-score", tag="pulse")
+@staff_route(bp, "/accounts/{account_id}/success-score", tag="pulse", response=models.SuccessScore)
 def get_success_score(principal: Principal, account_id: str) -> dict[str, Any]:
     """Score, level, target, days at level, why it last moved, and the last 30 days."""
     account = account_for(principal, account_id)

@@ -12,6 +12,7 @@ from typing import Any
 from chalice.app import Blueprint, Response
 from pydantic import Field, field_validator, model_validator
 
+from chalicelib.api import models
 from chalicelib.api.access import account_for
 from chalicelib.api.routing import Body, PageQuery, Query, page_body, staff_route
 from chalicelib.api.types import IsoDate, Name
@@ -299,7 +300,7 @@ class SegmentBody(Body):
     }
 
 
-@staff_route(bp, "/segments", query=PageQuery, tag=TAG)
+@staff_route(bp, "/segments", query=PageQuery, tag=TAG, response=models.Page[models.Segment])
 def list_segments(principal: Principal, query: PageQuery) -> dict[str, Any]:
     """Saved segments (shared by the workspace; each person sees only accounts they may)."""
     return page_body(
@@ -307,20 +308,34 @@ def list_segments(principal: Principal, query: PageQuery) -> dict[str, Any]:
     )
 
 
-@staff_route(bp, "/segments", methods=["POST"], body=SegmentBody, status=201, tag=TAG)
+@staff_route(
+    bp,
+    "/segments",
+    methods=["POST"],
+    body=SegmentBody,
+    status=201,
+    tag=TAG,
+    response=models.Segment,
+)
 def create_segment(principal: Principal, body: SegmentBody) -> dict[str, Any]:
     """Save a segment: a name and a filter over levels, pulse age, renewal, owner, stage, factors."""
     filter_ = body.filter.model_dump(exclude_defaults=True)
     return service.create_segment(principal, body.name, filter_)
 
 
-@staff_route(bp, "/segments/{segment_id}", tag=TAG)
+@staff_route(bp, "/segments/{segment_id}", tag=TAG, response=models.Segment)
 def get_segment(principal: Principal, segment_id: str) -> dict[str, Any]:
     """One saved segment."""
     return service.get_segment(principal, segment_id).to_api()
 
 
-@staff_route(bp, "/segments/{segment_id}/accounts", query=PageQuery, tag=TAG)
+@staff_route(
+    bp,
+    "/segments/{segment_id}/accounts",
+    query=PageQuery,
+    tag=TAG,
+    response=models.Page[models.Account],
+)
 def segment_accounts(principal: Principal, segment_id: str, query: PageQuery) -> dict[str, Any]:
     """The accounts matching a segment now, by name, a page at a time."""
     return service.segment_page(principal, segment_id, query.limit, query.cursor)

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from chalice.app import Blueprint, Response
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from chalicelib.api import survey_pages
+from chalicelib.api import models, survey_pages
 from chalicelib.api.access import account_for
 from chalicelib.api.routing import Body, PageQuery, page_body, staff_route
 from chalicelib.api.types import IsoDate, Name, Text
@@ -150,7 +150,13 @@ def _review_api(review: Review) -> dict[str, Any]:
 # ------------------------------------------------------------------------------- builder
 
 
-@staff_route(bp, "/accounts/{account_id}/reviews", query=PageQuery, tag=TAG)
+@staff_route(
+    bp,
+    "/accounts/{account_id}/reviews",
+    query=PageQuery,
+    tag=TAG,
+    response=models.Page[models.Review],
+)
 def list_reviews(principal: Principal, account_id: str, query: PageQuery) -> dict[str, Any]:
     """An account's reviews, newest first."""
     account_for(principal, account_id)
@@ -161,7 +167,13 @@ def list_reviews(principal: Principal, account_id: str, query: PageQuery) -> dic
 
 
 @staff_route(
-    bp, "/accounts/{account_id}/reviews", methods=["POST"], body=ReviewBody, status=201, tag=TAG
+    bp,
+    "/accounts/{account_id}/reviews",
+    methods=["POST"],
+    body=ReviewBody,
+    status=201,
+    tag=TAG,
+    response=models.ReviewWithActions,
 )
 def create_review(principal: Principal, account_id: str, body: ReviewBody) -> dict[str, Any]:
     """Start a review (a draft) for an account."""
@@ -192,14 +204,21 @@ def create_review(principal: Principal, account_id: str, body: ReviewBody) -> di
     return _review_api(review)
 
 
-@staff_route(bp, "/reviews/{review_id}", tag=TAG)
+@staff_route(bp, "/reviews/{review_id}", tag=TAG, response=models.ReviewWithActions)
 def get_review(principal: Principal, review_id: str) -> dict[str, Any]:
     """One review with its documents, recipients and actions."""
     review, _ = review_for(principal, review_id)
     return _review_api(review)
 
 
-@staff_route(bp, "/reviews/{review_id}", methods=["PATCH"], body=ReviewPatch, tag=TAG)
+@staff_route(
+    bp,
+    "/reviews/{review_id}",
+    methods=["PATCH"],
+    body=ReviewPatch,
+    tag=TAG,
+    response=models.ReviewWithActions,
+)
 def patch_review(principal: Principal, review_id: str, body: ReviewPatch) -> dict[str, Any]:
     """Edit a draft or sent review (recipients see the change); "status": "closed" ends it."""
     review, _ = review_for(principal, review_id)
@@ -244,6 +263,7 @@ def add_document(principal: Principal, review_id: str, body: DocumentBody) -> di
         409: "The file has not arrived in S3 yet (the document stays pending)",
         422: "The file is larger than 20 MB or of another type: removed, document marked failed",
     },
+    response=models.ConfirmedDocument,
 )
 def confirm_document(principal: Principal, review_id: str, doc_id: str) -> dict[str, Any]:
     """Say an upload finished: the document becomes "ready" with the file's real size and only
@@ -259,7 +279,14 @@ def delete_document(principal: Principal, review_id: str, doc_id: str) -> None:
     service.delete_document(review, doc_id)
 
 
-@staff_route(bp, "/reviews/{review_id}/recipients", methods=["PUT"], body=RecipientsBody, tag=TAG)
+@staff_route(
+    bp,
+    "/reviews/{review_id}/recipients",
+    methods=["PUT"],
+    body=RecipientsBody,
+    tag=TAG,
+    response=models.ReviewWithActions,
+)
 def put_recipients(principal: Principal, review_id: str, body: RecipientsBody) -> dict[str, Any]:
     """Choose a draft's recipients among the account's contacts (the whole list)."""
     review, account = review_for(principal, review_id)
@@ -267,7 +294,13 @@ def put_recipients(principal: Principal, review_id: str, body: RecipientsBody) -
 
 
 @staff_route(
-    bp, "/reviews/{review_id}/actions", methods=["POST"], body=ActionBody, status=201, tag=TAG
+    bp,
+    "/reviews/{review_id}/actions",
+    methods=["POST"],
+    body=ActionBody,
+    status=201,
+    tag=TAG,
+    response=models.Action,
 )
 def create_action(principal: Principal, review_id: str, body: ActionBody) -> dict[str, Any]:
     """Add an action to a review."""
@@ -282,14 +315,22 @@ def create_action(principal: Principal, review_id: str, body: ActionBody) -> dic
     ).to_api()
 
 
-@staff_route(bp, "/actions/{action_id}", methods=["PATCH"], body=ActionPatch, tag=TAG)
+@staff_route(
+    bp, "/actions/{action_id}", methods=["PATCH"], body=ActionPatch, tag=TAG, response=models.Action
+)
 def patch_action(principal: Principal, action_id: str, body: ActionPatch) -> dict[str, Any]:
     """Change an action; "status": "completed" records who completed it and when."""
     changes = body.model_dump(exclude_unset=True)
     return tasks.update_action(principal, action_id, changes).to_api()
 
 
-@staff_route(bp, "/accounts/{account_id}/actions", query=ActionQuery, tag=TAG)
+@staff_route(
+    bp,
+    "/accounts/{account_id}/actions",
+    query=ActionQuery,
+    tag=TAG,
+    response=models.Page[models.Action],
+)
 def list_actions(principal: Principal, account_id: str, query: ActionQuery) -> dict[str, Any]:
     """An account's review actions, optionally only open or completed ones."""
     account_for(principal, account_id)
@@ -319,6 +360,7 @@ def preview(principal: Principal, review_id: str) -> Response:
     status=202,
     responses={429: send_limits.BULK_SEND_429},
     tag=TAG,
+    response=models.Sent,
 )
 def send_review(principal: Principal, review_id: str) -> dict[str, Any]:
     """Send a draft to its recipients: one mail each, through the mail queue."""
@@ -336,6 +378,7 @@ def send_review(principal: Principal, review_id: str) -> dict[str, Any]:
     status=202,
     responses={429: send_limits.BULK_SEND_429},
     tag=TAG,
+    response=models.Sent,
 )
 def resend_review(principal: Principal, review_id: str, body: ResendBody) -> dict[str, Any]:
     """Send again to chosen contacts (recipients or new ones) with a fresh link and window."""
@@ -355,7 +398,7 @@ def review_analytics(principal: Principal, review_id: str) -> dict[str, Any]:
 # ----------------------------------------------------------------- follow-ups and comments
 
 
-@staff_route(bp, "/follow-ups", query=FollowUpQuery, tag=TAG)
+@staff_route(bp, "/follow-ups", query=FollowUpQuery, tag=TAG, response=models.Page[models.FollowUp])
 def list_follow_ups(principal: Principal, query: FollowUpQuery) -> dict[str, Any]:
     """Follow-up requests, newest first; account managers see those of their own accounts."""
     page = feedback.list_follow_ups(
@@ -371,13 +414,25 @@ def list_follow_ups(principal: Principal, query: FollowUpQuery) -> dict[str, Any
     return {"items": [f.to_api() for f in items], "next_cursor": page.next_cursor}
 
 
-@staff_route(bp, "/follow-ups/{follow_up_id}/acknowledge", methods=["POST"], tag=TAG)
+@staff_route(
+    bp,
+    "/follow-ups/{follow_up_id}/acknowledge",
+    methods=["POST"],
+    tag=TAG,
+    response=models.FollowUp,
+)
 def acknowledge_follow_up(principal: Principal, follow_up_id: str) -> dict[str, Any]:
     """Mark a follow-up request as handled (idempotent)."""
     return tasks.acknowledge_follow_up(principal, follow_up_id).to_api()
 
 
-@staff_route(bp, "/accounts/{account_id}/comments", query=PageQuery, tag=TAG)
+@staff_route(
+    bp,
+    "/accounts/{account_id}/comments",
+    query=PageQuery,
+    tag=TAG,
+    response=models.Page[models.Comment],
+)
 def list_comments(principal: Principal, account_id: str, query: PageQuery) -> dict[str, Any]:
     """Clients' comments on an account's reviews, newest first, with staff notes."""
     account_for(principal, account_id)
@@ -388,20 +443,28 @@ def list_comments(principal: Principal, account_id: str, query: PageQuery) -> di
 
 
 @staff_route(
-    bp, "/comments/{comment_id}/notes", methods=["POST"], body=NoteBody, status=201, tag=TAG
+    bp,
+    "/comments/{comment_id}/notes",
+    methods=["POST"],
+    body=NoteBody,
+    status=201,
+    tag=TAG,
+    response=models.Comment,
 )
 def add_note(principal: Principal, comment_id: str, body: NoteBody) -> dict[str, Any]:
     """Add a staff note to a client's comment."""
     return tasks.add_note(principal, comment_id, body.text).to_api()
 
 
-@staff_route(bp, "/comments/{comment_id}/complete", methods=["POST"], tag=TAG)
+@staff_route(
+    bp, "/comments/{comment_id}/complete", methods=["POST"], tag=TAG, response=models.Comment
+)
 def complete_comment(principal: Principal, comment_id: str) -> dict[str, Any]:
     """Mark a comment as dealt with (idempotent)."""
     return tasks.complete_comment(principal, comment_id).to_api()
 
 
-@staff_route(bp, "/trees", tag=TAG)
+@staff_route(bp, "/trees", tag=TAG, response=models.Trees)
 def trees(principal: Principal) -> dict[str, Any]:
     """The workspace's tree count: one per review that received a scored response."""
     return {"trees": score_aggregates.trees(principal.tenant_id)}

@@ -68,6 +68,8 @@ class RouteSpec:
     produces: str
     responses: dict[int, str] = field(default_factory=dict)
     consumes: tuple[str, ...] = ("application/json",)
+    # What a JSON success answers (chalicelib/api/models.py); None for 204 and non-JSON answers.
+    response: type[BaseModel] | None = None
 
     @property
     def path_params(self) -> list[str]:
@@ -110,8 +112,7 @@ def read_body(request: Any) -> Any:
         raise PayloadTooLarge(f"the body is larger than {get_settings().max_body_bytes} bytes")
     if not raw.strip():
         return {}
-    content_type = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
-    if content_type == FORM:
+    if _media_type(request) == FORM:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -126,13 +127,29 @@ def read_body(request: Any) -> Any:
     return value
 
 
-def parse_model(model: type[BaseModel], data: Any) -> Any:
+def parse_model(model: type[BaseModel], data: Any, *, strict: bool = False) -> Any:
+    """``strict`` for JSON bodies: a value must have its JSON type (``false`` is not 0, ``1`` is
+    not ``"1"``). Query strings and form fields are text, so they are converted."""
     if not isinstance(data, dict):
         raise BadRequest("the body must be a JSON object", {"body": "must be an object"})
     try:
+        if strict:
+            return model.model_validate_json(json.dumps(data), strict=True)
         return model.model_validate(data)
     except ValidationError as exc:
         raise ValidationFailed(field_errors(exc)) from exc
+
+
+def _media_type(request: Any) -> str:
+    return (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+
+
+def body_required(method: str, body: type[BaseModel]) -> bool:
+    """PUT and PATCH always need a body; a POST needs one when its model has required fields
+    (an empty POST body is then ``{}`` and fails validation naming them)."""
+    return method.upper() in ("PUT", "PATCH") or any(
+        f.is_required() for f in body.model_fields.values()
+    )
 
 
 def _respond(result: Any, status: int) -> Response:
@@ -173,6 +190,7 @@ def _register(
     responses: dict[int, str] | None,
     consumes: tuple[str, ...],
     tag: str,
+    response: type[BaseModel] | None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         def view(**params: str) -> Response:
@@ -190,7 +208,14 @@ def _register(
                         raise Forbidden("your role may not do this")
                     kwargs["principal"] = principal
                 if body is not None:
-                    kwargs["body"] = parse_model(body, read_body(request))
+                    if (
+                        body_required(request.method, body)
+                        and not (request.raw_body or b"").strip()
+                    ):
+                        raise BadRequest("this request needs a body", {"body": "required"})
+                    kwargs["body"] = parse_model(
+                        body, read_body(request), strict=_media_type(request) != FORM
+                    )
                 elif request.raw_body and len(request.raw_body) > get_settings().max_body_bytes:
                     raise PayloadTooLarge("the body is too large")
                 if query is not None:
@@ -223,6 +248,7 @@ def _register(
                     produces=produces,
                     responses=dict(responses or {}),
                     consumes=consumes,
+                    response=response,
                 )
             )
         return fn
@@ -244,6 +270,7 @@ def staff_route(
     responses: dict[int, str] | None = None,
     consumes: tuple[str, ...] = ("application/json",),
     tag: str = "",
+    response: type[BaseModel] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """A route for signed-in staff: the view receives ``principal`` as a keyword."""
     return _register(
@@ -260,6 +287,7 @@ def staff_route(
         responses=responses,
         consumes=consumes,
         tag=tag or str(getattr(bp, "_import_name", "api")).rsplit(".", 1)[-1],
+        response=response,
     )
 
 
@@ -276,6 +304,7 @@ def public_route(
     responses: dict[int, str] | None = None,
     consumes: tuple[str, ...] = ("application/json",),
     tag: str = "public",
+    response: type[BaseModel] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return _register(
         bp,
@@ -291,6 +320,7 @@ def public_route(
         responses=responses,
         consumes=consumes,
         tag=tag,
+        response=response,
     )
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from chalice.app import Blueprint
 from pydantic import ConfigDict
 
+from chalicelib.api import models
 from chalicelib.api.routing import ADMIN, Body, staff_route
 from chalicelib.api.types import Domain, Email
 from chalicelib.auth.tokens import Principal
@@ -39,20 +40,34 @@ class SenderIdentityBody(Body):
     }
 
 
-@staff_route(bp, "/settings", tag="settings")
+@staff_route(bp, "/settings", tag="settings", response=models.Settings)
 def get_settings(principal: Principal) -> dict[str, Any]:
     """The tenant's settings."""
     return service.public_view(service.tenant_settings(principal.tenant_id))
 
 
-@staff_route(bp, "/settings", methods=["PUT"], roles=ADMIN, body=SettingsPatch, tag="settings")
+@staff_route(
+    bp,
+    "/settings",
+    methods=["PUT"],
+    roles=ADMIN,
+    body=SettingsPatch,
+    tag="settings",
+    response=models.Settings,
+)
 def put_settings(principal: Principal, body: SettingsPatch) -> dict[str, Any]:
     """Change settings: the fields given are replaced, the rest kept."""
     changes = body.model_dump(exclude_unset=True)
     return service.public_view(service.update_settings(principal.tenant_id, changes))
 
 
-@staff_route(bp, "/settings/sender-identities", roles=ADMIN, tag="settings")
+@staff_route(
+    bp,
+    "/settings/sender-identities",
+    roles=ADMIN,
+    tag="settings",
+    response=models.Page[models.SenderIdentity],
+)
 def list_sender_identities(principal: Principal) -> dict[str, Any]:
     """The tenant's sender identities with their live verification status."""
     return {"items": sender_identities.list_identities(principal.tenant_id), "next_cursor": None}
@@ -67,6 +82,7 @@ def list_sender_identities(principal: Principal) -> dict[str, Any]:
     status=201,
     responses={409: "another tenant (or something outside Pulse) has this address or domain"},
     tag="settings",
+    response=models.SenderIdentity,
 )
 def add_sender_identity(principal: Principal, body: SenderIdentityBody) -> dict[str, Any]:
     """Add an address or domain to send from and start its verification."""

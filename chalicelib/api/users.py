@@ -7,6 +7,7 @@ from typing import Any, Literal
 from chalice.app import Blueprint
 from pydantic import Field
 
+from chalicelib.api import models
 from chalicelib.api.routing import ADMIN, Body, PageQuery, page_body, staff_route
 from chalicelib.api.types import Email, Name
 from chalicelib.auth.tokens import Principal
@@ -31,7 +32,7 @@ class UserPatch(Body):
     active: bool | None = None
 
 
-@staff_route(bp, "/me", tag="users")
+@staff_route(bp, "/me", tag="users", response=models.Me)
 def me(principal: Principal) -> dict[str, Any]:
     """The signed-in user, their tenant and role."""
     user = principal.user or store.get_user(principal.tenant_id, principal.user_id)
@@ -43,7 +44,9 @@ def me(principal: Principal) -> dict[str, Any]:
     }
 
 
-@staff_route(bp, "/users", roles=ADMIN, query=PageQuery, tag="users")
+@staff_route(
+    bp, "/users", roles=ADMIN, query=PageQuery, tag="users", response=models.Page[models.User]
+)
 def list_users(principal: Principal, query: PageQuery) -> dict[str, Any]:
     """The tenant's staff."""
     return page_body(store.list_users(principal.tenant_id, limit=query.limit, cursor=query.cursor))
@@ -58,6 +61,7 @@ def list_users(principal: Principal, query: PageQuery) -> dict[str, Any]:
     status=201,
     responses={409: "email already registered"},
     tag="users",
+    response=models.User,
 )
 def invite_user(principal: Principal, body: InviteBody) -> dict[str, Any]:
     """Invite a staff member: Cognito mails a temporary password."""
@@ -79,6 +83,7 @@ def invite_user(principal: Principal, body: InviteBody) -> dict[str, Any]:
     body=UserPatch,
     responses={409: "the tenant's last active admin, or the user changed meanwhile"},
     tag="users",
+    response=models.User,
 )
 def patch_user(principal: Principal, user_id: str, body: UserPatch) -> dict[str, Any]:
     """Change a user's role, manager or active flag.
