@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from chalice.app import Blueprint
 from pydantic import Field, field_validator
 
 from chalicelib.api import models
 from chalicelib.api.access import account_for, contact_for
-from chalicelib.api.routing import Body, PageQuery, page_body, staff_route
+from chalicelib.api.routing import NOT_NULL, Body, PageQuery, page_body, staff_route
 from chalicelib.api.types import Email, IsoDate, Name
 from chalicelib.auth.tokens import Principal
 from chalicelib.services import accounts as service
@@ -32,12 +32,13 @@ class AccountBody(Body):
 
 
 class AccountPatch(Body):
-    name: Name | None = None
-    owner_id: str | None = Field(default=None, max_length=80)
-    arr: int | None = Field(default=None, ge=0, le=10**15)
-    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    # Left out keeps the value; only renewal_date may be cleared with null.
+    name: Annotated[Name | None, NOT_NULL] = None
+    owner_id: Annotated[str | None, NOT_NULL] = Field(default=None, max_length=80)
+    arr: Annotated[int | None, NOT_NULL] = Field(default=None, ge=0, le=10**15)
+    currency: Annotated[str | None, NOT_NULL] = Field(default=None, pattern=r"^[A-Z]{3}$")
     renewal_date: IsoDate | None = None
-    stage: str | None = Field(default=None, max_length=40)
+    stage: Annotated[str | None, NOT_NULL] = Field(default=None, max_length=40)
 
 
 class AccountListQuery(PageQuery):

@@ -111,7 +111,13 @@ def login(body: LoginBody) -> dict[str, Any]:
 
 
 @public_route(
-    bp, "/auth/refresh", methods=["POST"], body=RefreshBody, tag="auth", response=models.Tokens
+    bp,
+    "/auth/refresh",
+    methods=["POST"],
+    body=RefreshBody,
+    responses={401: "the refresh token is not valid (or revoked)"},
+    tag="auth",
+    response=models.Tokens,
 )
 def refresh(body: RefreshBody) -> dict[str, Any]:
     """Exchange a refresh token for new tokens."""
@@ -144,6 +150,7 @@ def reset_password(body: ResetBody) -> None:
     "/auth/accept-invite",
     methods=["POST"],
     body=AcceptInviteBody,
+    responses={401: "the email or temporary password is wrong"},
     tag="auth",
     response=models.Tokens,
 )

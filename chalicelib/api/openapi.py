@@ -66,6 +66,15 @@ def _success_schema(route: RouteSpec, components: dict[str, Any]) -> dict[str, A
     return _schema(route.response, components, mode="serialization")
 
 
+def _error_content(route: RouteSpec) -> dict[str, Any]:
+    """Errors are JSON; a page for people (the survey and unsubscribe links) answers its errors
+    as pages too, and as JSON to a client that asks for it."""
+    content: dict[str, Any] = {"application/json": {"schema": {"$ref": REF.format(model="Error")}}}
+    if route.produces == "text/html":
+        content["text/html"] = {"schema": {"type": "string"}}
+    return content
+
+
 def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
     schema = model.model_json_schema()
     required = set(schema.get("required", []))
@@ -116,7 +125,7 @@ def _operation(route: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
         description = route.responses.get(status) or STATUS_TEXT.get(status, "Error")
         responses[str(status)] = {
             "description": description,
-            "content": {"application/json": {"schema": {"$ref": REF.format(model="Error")}}},
+            "content": _error_content(route),
         }
     operation["responses"] = responses
     return operation

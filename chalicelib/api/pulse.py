@@ -9,8 +9,8 @@ from pydantic import AfterValidator, Field, StrictBool, StrictInt
 
 from chalicelib.api import models
 from chalicelib.api.access import account_for
-from chalicelib.api.routing import ADMIN, ALL_ROLES, Body, PageQuery, staff_route
-from chalicelib.api.types import Text
+from chalicelib.api.routing import ADMIN, ALL_ROLES, NOT_NULL, Body, PageQuery, staff_route
+from chalicelib.api.types import Text, stripped_pattern
 from chalicelib.auth.tokens import Principal
 from chalicelib.domain.reason_codes import MAX_CATEGORY_LENGTH, MAX_FACTORS, MAX_NAME_LENGTH
 from chalicelib.errors import ValidationFailed
@@ -31,11 +31,15 @@ def _no_control(value: str) -> str:
     return value
 
 
+_NO_CONTROL = Field(json_schema_extra={"pattern": stripped_pattern(r"\x00-\x1f")})
 CodeName = Annotated[
-    str, Field(min_length=1, max_length=MAX_NAME_LENGTH), AfterValidator(_no_control)
+    str, Field(min_length=1, max_length=MAX_NAME_LENGTH), _NO_CONTROL, AfterValidator(_no_control)
 ]
 Category = Annotated[
-    str, Field(min_length=1, max_length=MAX_CATEGORY_LENGTH), AfterValidator(_no_control)
+    str,
+    Field(min_length=1, max_length=MAX_CATEGORY_LENGTH),
+    _NO_CONTROL,
+    AfterValidator(_no_control),
 ]
 
 
@@ -60,10 +64,11 @@ class ReasonCodeBody(Body):
 
 
 class ReasonCodePatch(Body):
-    category: Category | None = None
-    name: CodeName | None = None
-    type: CodeTypeName | None = None
-    active: StrictBool | None = None
+    # Left out keeps the value; null is not a value.
+    category: Annotated[Category | None, NOT_NULL] = None
+    name: Annotated[CodeName | None, NOT_NULL] = None
+    type: Annotated[CodeTypeName | None, NOT_NULL] = None
+    active: Annotated[StrictBool | None, NOT_NULL] = None
 
 
 class OrderBody(Body):
@@ -129,6 +134,7 @@ def list_reason_codes(principal: Principal, query: ReasonCodeQuery) -> dict[str,
     methods=["POST"],
     roles=ADMIN,
     body=ReasonCodeBody,
+    responses={409: "the code already exists in its category, or the tab is full"},
     status=201,
     tag="pulse",
     response=models.ReasonCode,
@@ -150,6 +156,7 @@ def create_reason_code(principal: Principal, body: ReasonCodeBody) -> dict[str, 
     methods=["PUT"],
     roles=ADMIN,
     body=OrderBody,
+    responses={409: "the list is not exactly the tab's codes"},
     tag="pulse",
     response=models.Page[models.ReasonCode],
 )

@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from chalicelib.api import models, survey_pages
 from chalicelib.api.access import account_for
 from chalicelib.api.routing import Body, PageQuery, page_body, staff_route
-from chalicelib.api.types import IsoDate, Name, Text
+from chalicelib.api.types import TEXT_PATTERN, IsoDate, Name, Text
 from chalicelib.auth.tokens import Principal
 from chalicelib.domain.entities import Account
 from chalicelib.errors import Conflict, NotFound, ValidationFailed
@@ -47,9 +47,14 @@ def _https(value: str) -> str:
     return value
 
 
-LongText = Annotated[str, Field(max_length=10000), AfterValidator(_no_control)]
-Intro = Annotated[str, Field(max_length=4000), AfterValidator(_no_control)]
-HttpsUrl = Annotated[str, Field(max_length=2048), AfterValidator(_https)]
+_TEXT = Field(json_schema_extra={"pattern": TEXT_PATTERN})
+LongText = Annotated[str, Field(max_length=10000), _TEXT, AfterValidator(_no_control)]
+Intro = Annotated[str, Field(max_length=4000), _TEXT, AfterValidator(_no_control)]
+HttpsUrl = Annotated[
+    str,
+    Field(max_length=2048, json_schema_extra={"pattern": r"^\s*https://\S{4,}\s*$"}),
+    AfterValidator(_https),
+]
 
 
 class Section(BaseModel):

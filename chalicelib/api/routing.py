@@ -39,6 +39,20 @@ MAX_JSON_DEPTH = 32
 FORM = "application/x-www-form-urlencoded"
 
 
+def _not_null(schema: dict[str, Any]) -> None:
+    nullable = [branch for branch in schema.get("anyOf", []) if branch != {"type": "null"}]
+    if len(nullable) == 1 and len(schema["anyOf"]) == 2:
+        del schema["anyOf"]
+        schema.update(nullable[0])
+    if schema.get("default", 0) is None:
+        del schema["default"]
+
+
+# A field that may be left out but not sent as null: ``name: Annotated[Name | None, NOT_NULL] =
+# None``. The view tells "left out" from null; the document allows no null and has no default.
+NOT_NULL: Any = Field(json_schema_extra=_not_null)
+
+
 class Body(BaseModel):
     """Base for request bodies: unknown fields are refused, so typos never pass silently."""
 
@@ -127,6 +141,17 @@ def read_body(request: Any) -> Any:
     return value
 
 
+def _integral(value: Any) -> Any:
+    """``6.0`` is the integer 6 in JSON (and in JSON Schema); strict validation would refuse it."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _integral(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_integral(v) for v in value]
+    return value
+
+
 def parse_model(model: type[BaseModel], data: Any, *, strict: bool = False) -> Any:
     """``strict`` for JSON bodies: a value must have its JSON type (``false`` is not 0, ``1`` is
     not ``"1"``). Query strings and form fields are text, so they are converted."""
@@ -134,7 +159,7 @@ def parse_model(model: type[BaseModel], data: Any, *, strict: bool = False) -> A
         raise BadRequest("the body must be a JSON object", {"body": "must be an object"})
     try:
         if strict:
-            return model.model_validate_json(json.dumps(data), strict=True)
+            return model.model_validate_json(json.dumps(_integral(data)), strict=True)
         return model.model_validate(data)
     except ValidationError as exc:
         raise ValidationFailed(field_errors(exc)) from exc
