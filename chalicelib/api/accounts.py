@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from chalice.app import Blueprint
 from pydantic import Field, field_validator
@@ -57,13 +57,13 @@ class ContactPatch(Body):
     title: str | None = Field(default=None, max_length=200)
     # Staff may record an opt-out the client asked for by other means ("true"); only the
     # contact's own link in a mail can clear it (``POST /unsubscribe/{token}/resubscribe``).
-    unsubscribed: bool | None = Field(
+    unsubscribed: Annotated[Literal[True] | None, NOT_NULL] = Field(
         default=None, description="only true: mark as opted out on the client's request"
     )
 
-    @field_validator("unsubscribed")
+    @field_validator("unsubscribed", mode="before")
     @classmethod
-    def _only_opt_out(cls, value: bool | None) -> bool | None:
+    def _only_opt_out(cls, value: Any) -> Any:
         if value is False:
             raise ValueError(
                 "only the contact can subscribe again, with the link in one of their emails"

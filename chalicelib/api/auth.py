@@ -17,7 +17,10 @@ from chalicelib.settings import get_settings
 
 bp = Blueprint(__name__)
 
-Password = Field(min_length=8, max_length=256)
+# Bodies strip surrounding whitespace; the pattern says a password has none, so what the server
+# checks is exactly what was sent.
+_UNPADDED: dict[str, Any] = {"pattern": r"^[^\s\x1c-\x1f\x85](?:[\s\S]*[^\s\x1c-\x1f\x85])?$"}
+Password = Field(min_length=8, max_length=256, json_schema_extra=_UNPADDED)
 
 
 class SignupBody(Body):
@@ -34,7 +37,7 @@ class SignupBody(Body):
 
 class LoginBody(Body):
     email: Email
-    password: str = Field(min_length=1, max_length=256)
+    password: str = Field(min_length=1, max_length=256, json_schema_extra=_UNPADDED)
 
 
 class RefreshBody(Body):
@@ -53,7 +56,7 @@ class ResetBody(Body):
 
 class AcceptInviteBody(Body):
     email: Email
-    temporary_password: str = Field(min_length=1, max_length=256)
+    temporary_password: str = Field(min_length=1, max_length=256, json_schema_extra=_UNPADDED)
     new_password: str = Password
 
 

@@ -19,7 +19,7 @@ from chalicelib.api.types import IsoDate, Name
 from chalicelib.auth.tokens import Principal
 from chalicelib.domain import csv_export
 from chalicelib.domain import reports as domain
-from chalicelib.domain.pulse_scale import to_level
+from chalicelib.domain.pulse_scale import LEVELS, to_level
 from chalicelib.services import reports as service
 from chalicelib.store import segments as segment_store
 
@@ -63,8 +63,17 @@ def _ids(value: Any) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+_LEVEL = "|".join(["[1-6]", *(level.slug for level in LEVELS)])
+LEVELS_PATTERN = rf"^(?:\s*(?:{_LEVEL})\s*(?:,\s*(?:{_LEVEL})\s*)*)?$"
+
+
 class FactorQuery(Query):
-    levels: str | None = Field(default=None, max_length=200, description="e.g. 3,2,1 or some_risk")
+    levels: str | None = Field(
+        default=None,
+        max_length=200,
+        description="e.g. 3,2,1 or some_risk",
+        json_schema_extra={"pattern": LEVELS_PATTERN},
+    )
     factors: str | None = Field(
         default=None, max_length=4000, description="reason code ids, comma-separated"
     )
@@ -386,7 +395,13 @@ def pulse_history_svg(principal: Principal, account_id: str, query: ChartQuery) 
 
 class PeriodQuery(Query):
     period: str | None = Field(
-        default=None, max_length=10, description="Nm (1-36 months, default 12m), YYYY or YYYY-Qn"
+        default=None,
+        max_length=10,
+        description="Nm (1-36 months, default 12m), YYYY or YYYY-Qn (from 2000 to next year)",
+        # Years up to 2026 are stated; later ones (up to next year) are taken too.
+        json_schema_extra={
+            "pattern": r"^\s*(?:(?:[1-9]|[12][0-9]|3[0-6])m|(?:20[01][0-9]|202[0-6])(?:-Q[1-4])?)\s*$"
+        },
     )
 
 

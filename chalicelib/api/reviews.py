@@ -10,8 +10,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from chalicelib.api import models, survey_pages
 from chalicelib.api.access import account_for
-from chalicelib.api.routing import Body, PageQuery, page_body, staff_route
-from chalicelib.api.types import TEXT_PATTERN, IsoDate, Name, Text
+from chalicelib.api.routing import NOT_NULL, Body, PageQuery, page_body, staff_route
+from chalicelib.api.types import MULTI_LINE, TEXT_PATTERN, IsoDate, Name, Text, stripped_pattern
 from chalicelib.auth.tokens import Principal
 from chalicelib.domain.entities import Account
 from chalicelib.errors import Conflict, NotFound, ValidationFailed
@@ -52,7 +52,10 @@ LongText = Annotated[str, Field(max_length=10000), _TEXT, AfterValidator(_no_con
 Intro = Annotated[str, Field(max_length=4000), _TEXT, AfterValidator(_no_control)]
 HttpsUrl = Annotated[
     str,
-    Field(max_length=2048, json_schema_extra={"pattern": r"^\s*https://\S{4,}\s*$"}),
+    Field(
+        max_length=2048,
+        json_schema_extra={"pattern": r"^\s*https://[^\s\x1c-\x1f\x85]{4,}\s*$"},
+    ),
     AfterValidator(_https),
 ]
 
@@ -76,13 +79,16 @@ class ReviewBody(Body):
 
 
 class ReviewPatch(Body):
-    title: Name | None = None
-    review_date: IsoDate | None = None
-    intro_message: Intro | None = None
+    # Left out keeps the value; only video_url may be cleared with null.
+    title: Annotated[Name | None, NOT_NULL] = None
+    review_date: Annotated[IsoDate | None, NOT_NULL] = None
+    intro_message: Annotated[Intro | None, NOT_NULL] = None
     video_url: HttpsUrl | None = None
-    sections: list[Section] | None = Field(default=None, max_length=MAX_SECTIONS)
-    scoring_required: bool | None = None
-    status: Literal["closed"] | None = Field(
+    sections: Annotated[list[Section] | None, NOT_NULL] = Field(
+        default=None, max_length=MAX_SECTIONS
+    )
+    scoring_required: Annotated[bool | None, NOT_NULL] = None
+    status: Annotated[Literal["closed"] | None, NOT_NULL] = Field(
         default=None, description="close the review: every link stops working"
     )
 
@@ -126,7 +132,9 @@ class FollowUpQuery(PageQuery):
 
 
 class NoteBody(Body):
-    text: Annotated[Text, Field(min_length=1)]
+    text: Annotated[
+        Text, Field(min_length=1, json_schema_extra={"pattern": stripped_pattern(MULTI_LINE)})
+    ]
 
 
 # ------------------------------------------------------------------------------- helpers

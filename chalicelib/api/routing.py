@@ -170,10 +170,12 @@ def _media_type(request: Any) -> str:
 
 
 def body_required(method: str, body: type[BaseModel]) -> bool:
-    """PUT and PATCH always need a body; a POST needs one when its model has required fields
-    (an empty POST body is then ``{}`` and fails validation naming them)."""
-    return method.upper() in ("PUT", "PATCH") or any(
-        f.is_required() for f in body.model_fields.values()
+    """PUT and PATCH always need a body; a POST needs one when its model has required fields or
+    a least number of them (an empty POST body is then ``{}`` and fails validation)."""
+    return (
+        method.upper() in ("PUT", "PATCH")
+        or any(f.is_required() for f in body.model_fields.values())
+        or bool(body.model_json_schema().get("minProperties"))
     )
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from chalice.app import Blueprint
 from pydantic import ConfigDict
 
 from chalicelib.api import models
-from chalicelib.api.routing import ADMIN, Body, staff_route
+from chalicelib.api.routing import ADMIN, NOT_NULL, Body, staff_route
 from chalicelib.api.types import Domain, Email
 from chalicelib.auth.tokens import Principal
 from chalicelib.errors import ValidationFailed
@@ -32,11 +32,15 @@ class SettingsPatch(Body):
 class SenderIdentityBody(Body):
     """Exactly one of ``email`` (SES mails it a link) or ``domain`` (Easy DKIM records)."""
 
-    email: Email | None = None
-    domain: Domain | None = None
+    email: Annotated[Email | None, NOT_NULL] = None
+    domain: Annotated[Domain | None, NOT_NULL] = None
 
     model_config = {
-        "json_schema_extra": {"examples": [{"domain": "mail.customer-success.example"}]}
+        "json_schema_extra": {
+            "examples": [{"domain": "mail.customer-success.example"}],
+            "minProperties": 1,
+            "maxProperties": 1,
+        }
     }
 
 

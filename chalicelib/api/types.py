@@ -66,7 +66,7 @@ def _no_control(value: str) -> str:
 _ONE_LINE = r"\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
 EMAIL_PATTERN = rf"^\s*{_LOCAL}@{_HOST}\s*$"
 DOMAIN_PATTERN = r"^\s*(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}\.?\s*$"
-_MULTI_LINE = r"\x00-\x08\x0b\x0c\x0e-\x1f"
+MULTI_LINE = r"\x00-\x08\x0b\x0c\x0e-\x1f"
 
 
 def stripped_pattern(refused: str, *, empty: bool = False) -> str:
@@ -77,7 +77,7 @@ def stripped_pattern(refused: str, *, empty: bool = False) -> str:
 
 
 NAME_PATTERN = stripped_pattern(_ONE_LINE)
-TEXT_PATTERN = stripped_pattern(_MULTI_LINE, empty=True)
+TEXT_PATTERN = stripped_pattern(MULTI_LINE, empty=True)
 
 
 def _schema(**extra: str) -> Any:
