@@ -56,14 +56,36 @@ def root(page: Page) -> Response:
     return page.redirect(session.HOME_PATH)
 
 
-def _login_form(page: Page, *, status: int = 200, errors: dict[str, str] | None = None) -> Response:
+def _form(
+    page: Page,
+    template: str,
+    title: str,
+    kept: tuple[str, ...],
+    *,
+    status: int,
+    errors: dict[str, str] | None,
+    **context: object,
+) -> Response:
+    """One of these forms, again with the fields named in ``kept`` as they were posted."""
     return page.render(
-        "web/login.html",
+        template,
         status=status,
-        title="Sign in",
+        title=title,
         errors=errors or {},
         labels=LABELS,
-        values=forms.values(page.form, ("email",)),
+        values=forms.values(page.form, kept),
+        **context,
+    )
+
+
+def _login_form(page: Page, *, status: int = 200, errors: dict[str, str] | None = None) -> Response:
+    return _form(
+        page,
+        "web/login.html",
+        "Sign in",
+        ("email",),
+        status=status,
+        errors=errors,
         next=session.safe_next(page.form.get("next") or page.query.get("next")),
         notice=page.query.get("notice", ""),
     )
@@ -121,13 +143,8 @@ def logout(page: Page) -> Response:
 def _forgot_form(
     page: Page, *, status: int = 200, errors: dict[str, str] | None = None
 ) -> Response:
-    return page.render(
-        "web/forgot.html",
-        status=status,
-        title="Forgot your password",
-        errors=errors or {},
-        labels=LABELS,
-        values=forms.values(page.form, ("email",)),
+    return _form(
+        page, "web/forgot.html", "Forgot your password", ("email",), status=status, errors=errors
     )
 
 
@@ -147,13 +164,13 @@ def forgot_submit(page: Page) -> Response:
 
 
 def _reset_form(page: Page, *, status: int = 200, errors: dict[str, str] | None = None) -> Response:
-    return page.render(
+    return _form(
+        page,
         "web/reset.html",
+        "Choose a new password",
+        ("email", "code"),
         status=status,
-        title="Choose a new password",
-        errors=errors or {},
-        labels=LABELS,
-        values=forms.values(page.form, ("email", "code")),
+        errors=errors,
         notice=page.query.get("notice", ""),
     )
 
@@ -188,13 +205,13 @@ def _recovery_errors(exc: BadRequest) -> dict[str, str]:
 def _invite_form(
     page: Page, *, status: int = 200, errors: dict[str, str] | None = None
 ) -> Response:
-    return page.render(
+    return _form(
+        page,
         "web/accept_invite.html",
+        "Accept your invitation",
+        ("email",),
         status=status,
-        title="Accept your invitation",
-        errors=errors or {},
-        labels=LABELS,
-        values=forms.values(page.form, ("email",)),
+        errors=errors,
     )
 
 
