@@ -4,6 +4,7 @@ id and another manager's account both answer the 404 page."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
@@ -301,6 +302,35 @@ def _contact_form(
     )
 
 
+def _contact_submit(
+    page: Page,
+    *,
+    account: Account,
+    action: str,
+    heading: str,
+    save: Callable[[ContactForm], object],
+    notice: str,
+) -> Response:
+    """Parse a posted contact and ``save`` it, or show the form again (422) with the errors of
+    the fields or of the service's rules."""
+    form, errors = forms.parse(ContactForm, page.form)
+    try:
+        if form is None:
+            raise ValidationFailed(errors)
+        save(form)
+    except ValidationFailed as exc:
+        return _contact_form(
+            page,
+            account=account,
+            action=action,
+            heading=heading,
+            values=forms.values(page.form, tuple(CONTACT_LABELS)),
+            errors=dict(exc.fields or {}),
+            status=422,
+        )
+    return page.redirect(f"/app/accounts/{account.account_id}/details?notice={notice}")
+
+
 @page_route("/app/accounts/{account_id}/contacts/new")
 def contact_new(page: Page, account_id: str) -> Response:
     account = account_for(page.user, account_id)
@@ -316,23 +346,16 @@ def contact_new(page: Page, account_id: str) -> Response:
 @page_route("/app/accounts/{account_id}/contacts/new", methods=["POST"])
 def contact_create(page: Page, account_id: str) -> Response:
     account = account_for(page.user, account_id)
-    values = forms.values(page.form, tuple(CONTACT_LABELS))
-    form, errors = forms.parse(ContactForm, page.form)
-    try:
-        if form is None:
-            raise ValidationFailed(errors)
-        service.add_contact(page.user, account, name=form.name, email=form.email, title=form.title)
-    except ValidationFailed as exc:
-        return _contact_form(
-            page,
-            account=account,
-            action=f"/app/accounts/{account.account_id}/contacts/new",
-            heading=f"Add a contact to {account.name}",
-            values=values,
-            errors=dict(exc.fields or {}),
-            status=422,
-        )
-    return page.redirect(f"/app/accounts/{account.account_id}/details?notice=contact-added")
+    return _contact_submit(
+        page,
+        account=account,
+        action=f"/app/accounts/{account.account_id}/contacts/new",
+        heading=f"Add a contact to {account.name}",
+        save=lambda form: service.add_contact(
+            page.user, account, name=form.name, email=form.email, title=form.title
+        ),
+        notice="contact-added",
+    )
 
 
 @page_route("/app/contacts/{contact_id}/edit")
@@ -350,20 +373,11 @@ def contact_edit(page: Page, contact_id: str) -> Response:
 @page_route("/app/contacts/{contact_id}/edit", methods=["POST"])
 def contact_update(page: Page, contact_id: str) -> Response:
     contact, account = contact_for(page.user, contact_id)
-    values = forms.values(page.form, tuple(CONTACT_LABELS))
-    form, errors = forms.parse(ContactForm, page.form)
-    try:
-        if form is None:
-            raise ValidationFailed(errors)
-        service.update_contact(page.user, contact, form.model_dump())
-    except ValidationFailed as exc:
-        return _contact_form(
-            page,
-            account=account,
-            action=f"/app/contacts/{contact.contact_id}/edit",
-            heading=f"Edit {contact.name}",
-            values=values,
-            errors=dict(exc.fields or {}),
-            status=422,
-        )
-    return page.redirect(f"/app/accounts/{account.account_id}/details?notice=contact-saved")
+    return _contact_submit(
+        page,
+        account=account,
+        action=f"/app/contacts/{contact.contact_id}/edit",
+        heading=f"Edit {contact.name}",
+        save=lambda form: service.update_contact(page.user, contact, form.model_dump()),
+        notice="contact-saved",
+    )
