@@ -346,3 +346,113 @@ class SenderIdentity(Reply):
     status: str
     verified: bool
     created_at: str
+
+
+# ---------------------------------------------------------------------------------- reviews+
+
+
+class NewDocument(Reply):
+    """A pending document and the presigned S3 POST that uploads it."""
+
+    document: dict[str, Any]
+    upload: dict[str, Any]
+    expires_in: int
+
+
+class RecipientAnalytics(Reply):
+    contact_id: str
+    name: str
+    email: str
+    unsubscribed: bool
+    suppressed: bool
+    delivery: str
+    first_sent_at: str | None
+    sent_at: str | None
+    window_closes_at: str | None
+    opened_at: str | None
+    responded_at: str | None
+    scored_at: str | None
+    reminders_sent: int
+    follow_up: bool
+    response: Any
+
+
+class ReviewAnalytics(Reply):
+    review_id: str
+    status: str
+    sent_at: str | None
+    tree_planted: bool
+    recipients: list[RecipientAnalytics]
+    totals: dict[str, Any]
+
+
+# ---------------------------------------------------------------------------------- reports
+# Reports state their top-level shape; their rows and buckets are objects whose columns the CSV
+# twin of each report names.
+
+
+class WorkspaceReport(Reply):
+    items: list[dict[str, Any]]
+    totals: dict[str, Any]
+
+
+class PulseSummaryReport(Reply):
+    total_accounts: int
+    levels: list[dict[str, Any]]
+
+
+class RecentChangesReport(Reply):
+    days: int
+    since: str
+    total_accounts: int
+    levels: list[dict[str, Any]]
+
+
+class FactorReport(Reply):
+    kind: str
+    levels: list[int]
+    factors: list[str]
+    total_accounts: int
+    accounts_affected: int
+    share_affected: float | int | None
+    revenue_affected: Any
+    categories: list[dict[str, Any]]
+
+
+class SuccessCycleReport(Reply):
+    total_accounts: int
+    levels: list[dict[str, Any]]
+    stages: list[dict[str, Any]]
+    totals: dict[str, Any]
+
+
+class RenewalHealthReport(Reply):
+    today: str
+    within_days: int | None
+    total: int
+    past_renewal: int
+    revenue_past_renewal: Any
+    items: list[dict[str, Any]]
+
+
+class DashboardPulse(Reply):
+    level: int | None
+    label: str | None
+    slug: str | None
+    set_at: str | None
+    days_since: int | None
+    risk_factors: list[str]
+    success_factors: list[str]
+
+
+class Dashboard(Reply):
+    account: Account
+    period: dict[str, Any]
+    nps: dict[str, Any]
+    pulse_index: dict[str, Any]
+    reviews: list[dict[str, Any]]
+    comments: list[dict[str, Any]]
+    tasks: dict[str, Any]
+    pulse: DashboardPulse
+    success_score: float | None
+    truncated: bool

@@ -135,7 +135,11 @@ def _list_report(
 
 
 def _route_pair(
-    path: str, summary: str, query: type[Query] | None = None
+    path: str,
+    summary: str,
+    query: type[Query] | None = None,
+    *,
+    response: type[models.Reply],
 ) -> Callable[[ReportView], ReportView]:
     """Declare the JSON route and its ``.csv`` twin with one view."""
 
@@ -148,7 +152,7 @@ def _route_pair(
 
         json_view.__name__ = fn.__name__
         csv_view.__name__ = fn.__name__ + "_csv"
-        staff_route(bp, path, query=query, summary=summary, tag=TAG)(json_view)
+        staff_route(bp, path, query=query, summary=summary, tag=TAG, response=response)(json_view)
         staff_route(
             bp, path + ".csv", query=query, summary=summary + " (CSV)", produces=CSV, tag=TAG
         )(csv_view)
@@ -163,6 +167,7 @@ def _route_pair(
 @_route_pair(
     "/reports/workspace",
     "Per account: reviews sent, days since the last review, Pulse Index, NPS split; totals",
+    response=models.WorkspaceReport,
 )
 def workspace(principal: Principal, as_csv: bool) -> Any:
     report = service.workspace(principal)
@@ -171,7 +176,11 @@ def workspace(principal: Principal, as_csv: bool) -> Any:
     )
 
 
-@_route_pair("/reports/pulse-summary", "Accounts per pulse level: share, revenue and list")
+@_route_pair(
+    "/reports/pulse-summary",
+    "Accounts per pulse level: share, revenue and list",
+    response=models.PulseSummaryReport,
+)
 def pulse_summary(principal: Principal, as_csv: bool) -> Any:
     report = service.pulse_summary(principal)
     return _list_report(
@@ -187,6 +196,7 @@ def pulse_summary(principal: Principal, as_csv: bool) -> Any:
     "/reports/recent-changes",
     "Counts per level now versus N days ago, and the accounts that moved",
     RecentQuery,
+    response=models.RecentChangesReport,
 )
 def recent_changes(principal: Principal, as_csv: bool, query: RecentQuery) -> Any:
     report = service.recent_changes(principal, query.days)
@@ -210,6 +220,7 @@ def _factors(principal: Principal, kind: str, query: FactorQuery, as_csv: bool) 
     "/reports/risk-factors",
     "Risk factors by category and code: accounts, share, revenue affected",
     FactorQuery,
+    response=models.FactorReport,
 )
 def risk_factors(principal: Principal, as_csv: bool, query: FactorQuery) -> Any:
     return _factors(principal, "risk", query, as_csv)
@@ -219,12 +230,17 @@ def risk_factors(principal: Principal, as_csv: bool, query: FactorQuery) -> Any:
     "/reports/success-factors",
     "Success factors by category and code: accounts, share, revenue affected",
     FactorQuery,
+    response=models.FactorReport,
 )
 def success_factors(principal: Principal, as_csv: bool, query: FactorQuery) -> Any:
     return _factors(principal, "success", query, as_csv)
 
 
-@_route_pair("/reports/success-cycle", "SuccessCycle by pulse: stage × level counts")
+@_route_pair(
+    "/reports/success-cycle",
+    "SuccessCycle by pulse: stage × level counts",
+    response=models.SuccessCycleReport,
+)
 def success_cycle(principal: Principal, as_csv: bool) -> Any:
     report = service.success_cycle(principal)
     return _list_report(
@@ -240,6 +256,7 @@ def success_cycle(principal: Principal, as_csv: bool) -> Any:
     "/reports/renewal-health",
     "Accounts by days to renewal with level and score; past renewals flagged",
     RenewalQuery,
+    response=models.RenewalHealthReport,
 )
 def renewal_health(principal: Principal, as_csv: bool, query: RenewalQuery) -> Any:
     report = service.renewal_health(principal, query.within_days)
@@ -405,7 +422,13 @@ class PeriodQuery(Query):
     )
 
 
-@staff_route(bp, "/accounts/{account_id}/dashboard", query=PeriodQuery, tag=TAG)
+@staff_route(
+    bp,
+    "/accounts/{account_id}/dashboard",
+    query=PeriodQuery,
+    tag=TAG,
+    response=models.Dashboard,
+)
 def account_dashboard(principal: Principal, account_id: str, query: PeriodQuery) -> dict[str, Any]:
     """NPS and Pulse Index scorecards with trends, reviews, comments, tasks, pulse and score."""
     period = service.parse_period(query.period)

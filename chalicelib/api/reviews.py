@@ -255,7 +255,13 @@ def patch_review(principal: Principal, review_id: str, body: ReviewPatch) -> dic
 
 
 @staff_route(
-    bp, "/reviews/{review_id}/documents", methods=["POST"], body=DocumentBody, status=201, tag=TAG
+    bp,
+    "/reviews/{review_id}/documents",
+    methods=["POST"],
+    body=DocumentBody,
+    status=201,
+    tag=TAG,
+    response=models.NewDocument,
 )
 def add_document(principal: Principal, review_id: str, body: DocumentBody) -> dict[str, Any]:
     """A presigned S3 upload for one document (≤ 20 MB, office/PDF/image/video types; S3's
@@ -401,7 +407,7 @@ def resend_review(principal: Principal, review_id: str, body: ResendBody) -> dic
     return result.to_api(review)
 
 
-@staff_route(bp, "/reviews/{review_id}/analytics", tag=TAG)
+@staff_route(bp, "/reviews/{review_id}/analytics", tag=TAG, response=models.ReviewAnalytics)
 def review_analytics(principal: Principal, review_id: str) -> dict[str, Any]:
     """Per recipient: sent, opened, scored, reminders sent, follow-up, and the response."""
     review, _ = review_for(principal, review_id)
