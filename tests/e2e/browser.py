@@ -14,6 +14,7 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -84,3 +85,57 @@ def assert_accessible(page: Any, what: str = "", *, scripts_off: bool = False) -
             for v in blocking
         ]
         raise AssertionError(f"axe-core on {what or page.url}:\n" + "\n".join(lines))
+
+
+# The phone the pages are tried on (WEB.md): 375 × 812, and at most 150 KB a page.
+WIDTH, HEIGHT = 375, 812
+MAX_PAGE_BYTES = 150 * 1024
+
+
+def phone_context(browser: Any, **options: Any) -> Any:
+    """A new phone-sized touch context with JavaScript off (plain forms and full page loads);
+    ``options`` go to Playwright's ``new_context`` as well."""
+    return browser.new_context(
+        viewport={"width": WIDTH, "height": HEIGHT},
+        is_mobile=True,
+        has_touch=True,
+        java_script_enabled=False,
+        **options,
+    )
+
+
+def tab_until(page: Any, test: str, what: str, limit: int = 60) -> None:
+    """Press Tab until the focused element ``e`` passes the JavaScript expression ``test``."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate(
+            f"(() => {{ const e = document.activeElement; return !!e && ({test}); }})()"
+        ):
+            return
+    raise AssertionError(f"keyboard focus never reached {what}")
+
+
+def tab_to(page: Any, name: str, limit: int = 60) -> None:
+    """Press Tab until the form control named ``name`` has the focus."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement && document.activeElement.name") == name:
+            return
+    raise AssertionError(f"keyboard focus never reached {name!r}")
+
+
+def assert_phone_page(
+    page: Any, what: str, weights: dict[str, int], *, weighed: bool = True
+) -> None:
+    """The page as it is now passes axe-core, has no sideways scrolling at phone width, one
+    <h1>, and weighs at most MAX_PAGE_BYTES in ``weights`` (by path; with ``weighed`` it must
+    have been weighed)."""
+    assert_accessible(page, what, scripts_off=True)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= WIDTH, f"{what}: {width}px wide at {WIDTH}px: sideways scrolling"
+    path = urlsplit(page.url).path
+    weight = weights.get(path)
+    if weighed:
+        assert weight, (what, "not weighed")
+    assert (weight or 0) <= MAX_PAGE_BYTES, (what, weight)
+    assert page.locator("h1").count() == 1, what

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from e2e.browser import assert_accessible
+from e2e.browser import WIDTH, assert_accessible, phone_context, tab_to
 
 if TYPE_CHECKING:
     from e2e.conftest import Http, LocalStack
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
-WIDTH, HEIGHT = 375, 812
 LINK = re.compile(r"https?://[^\s<>\"]+/r/[A-Za-z0-9_-]{43}")
 # Keyboard answers: question id -> score (1-5), and NPS.
 SCORES = {"service": 4, "relationship": 5, "value": 3, "quality": 4}
@@ -65,18 +64,10 @@ def _staff(stack: LocalStack) -> Http:
     return stack.http.login(stack.demo_logins["admin"], stack.demo_password)
 
 
-def _tab_to(page: Any, name: str, limit: int = 60) -> None:
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement && document.activeElement.name") == name:
-            return
-    raise AssertionError(f"keyboard focus never reached {name!r}")
-
-
 def _choose(page: Any, name: str, value: int, first: int) -> None:
     """Select ``value`` in a radio group by keyboard: Tab into the group, Space checks the
     first option, arrows move the choice."""
-    _tab_to(page, name)
+    tab_to(page, name)
     page.keyboard.press("Space")
     for _ in range(value - first):
         page.keyboard.press("ArrowRight")
@@ -123,13 +114,7 @@ def test_client_scores_a_review_by_keyboard_on_a_phone(stack: LocalStack, browse
     link = match.group(0)
 
     OUTPUT.mkdir(exist_ok=True)
-    context = browser.new_context(
-        viewport={"width": WIDTH, "height": HEIGHT},
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-        java_script_enabled=False,  # the page must work without it
-    )
+    context = phone_context(browser, device_scale_factor=2)  # the page must work without JavaScript
     page = context.new_page()
     console: list[str] = []
     page.on("console", lambda m: console.append(m.text))
@@ -146,9 +131,9 @@ def test_client_scores_a_review_by_keyboard_on_a_phone(stack: LocalStack, browse
     for qid, score in SCORES.items():
         _choose(page, f"scores.{qid}", score, first=1)
     _choose(page, "nps", NPS, first=0)
-    _tab_to(page, "comment")
+    tab_to(page, "comment")
     page.keyboard.type("Clear report, thank you.")
-    _tab_to(page, "follow_up")
+    tab_to(page, "follow_up")
     page.keyboard.press("Space")
     assert_accessible(page, "the survey page", scripts_off=True)
     page.screenshot(path=str(OUTPUT / "survey-375-filled.png"), full_page=True)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import pytest
-from e2e.browser import assert_accessible
+from e2e.browser import MAX_PAGE_BYTES, assert_phone_page, phone_context, tab_until
 
 if TYPE_CHECKING:
     from e2e.conftest import Http, LocalStack
@@ -27,8 +27,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = ROOT / "docs" / "images" / "account-page.png"
-WIDTH, HEIGHT = 375, 812
-MAX_PAGE_BYTES = 150 * 1024
 LINK = re.compile(r"https?://[^\s<>\"]+/r/([A-Za-z0-9_-]{43})")
 
 
@@ -100,23 +98,8 @@ def _account_with_history(stack: LocalStack, api: Http) -> tuple[str, str]:
     return account_id, name
 
 
-def _tab_until(page: Any, test: str, what: str, limit: int = 120) -> None:
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        if page.evaluate(
-            f"(() => {{ const e = document.activeElement; return !!e && ({test}); }})()"
-        ):
-            return
-    raise AssertionError(f"keyboard focus never reached {what}")
-
-
-def _check(page: Any, what: str, weights: dict[str, int]) -> None:
-    assert_accessible(page, what, scripts_off=True)
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= WIDTH, f"{what}: {width}px wide at {WIDTH}px: sideways scrolling"
-    path = urlsplit(page.url).path
-    assert 0 < weights.get(path, 0) <= MAX_PAGE_BYTES, (what, weights.get(path))
-    assert page.locator("h1").count() == 1, what
+def _tab_until(page: Any, test: str, what: str) -> None:
+    tab_until(page, test, what, limit=120)
 
 
 def _add_factor(page: Any, kind: str) -> str:
@@ -133,13 +116,7 @@ def _add_factor(page: Any, kind: str) -> str:
 def test_account_page_and_set_pulse_by_keyboard(stack: LocalStack, browser: Any) -> None:
     api = stack.http.login(stack.demo_logins["admin"], stack.demo_password)
     account_id, name = _account_with_history(stack, api)
-    context = browser.new_context(
-        viewport={"width": WIDTH, "height": HEIGHT},
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-        java_script_enabled=False,
-    )
+    context = phone_context(browser, device_scale_factor=2)
     page = context.new_page()
     weights: dict[str, int] = {}
 
@@ -171,7 +148,7 @@ def test_account_page_and_set_pulse_by_keyboard(stack: LocalStack, browser: Any)
         assert page.get_by_role("img", name=re.compile("Pulse history")).is_visible()
         for link in ("Set pulse", "Same update", "New review"):
             assert page.get_by_role("link", name=link, exact=True).count() == 1, link
-        _check(page, "account page", weights)
+        assert_phone_page(page, "account page", weights)
 
         # The README's screenshot: the account page at 1280 px.
         wide = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -191,7 +168,7 @@ def test_account_page_and_set_pulse_by_keyboard(stack: LocalStack, browser: Any)
             page.keyboard.press("Enter")
         assert urlsplit(page.url).path == account_path + "/pulse"
         assert page.get_by_role("heading", name="Previous pulse").is_visible()
-        _check(page, "set-pulse page", weights)
+        assert_phone_page(page, "set-pulse page", weights)
         _tab_until(page, "e.name === 'level'", "Level")
         page.keyboard.press("Space")  # the first level, Extremely Satisfied
         for _ in range(4):
@@ -206,7 +183,7 @@ def test_account_page_and_set_pulse_by_keyboard(stack: LocalStack, browser: Any)
             page.keyboard.press("Enter")
         order = page.locator(".chosen .factor").all_text_contents()
         assert order[:2] == [second, first], order
-        _check(page, "set-pulse page with factors", weights)
+        assert_phone_page(page, "set-pulse page with factors", weights)
         _tab_until(page, "e.name === 'note'", "Note")
         page.keyboard.type("Two escalations this week.")
         _tab_until(page, "e.textContent.trim() === 'Save pulse'", "Save pulse")
@@ -220,7 +197,7 @@ def test_account_page_and_set_pulse_by_keyboard(stack: LocalStack, browser: Any)
         assert page.get_by_text("Two escalations this week.").is_visible()
         factors = page.locator("dd", has_text=second).first.text_content() or ""
         assert factors.index(second) < factors.index(first), factors
-        _check(page, "account page after the pulse", weights)
+        assert_phone_page(page, "account page after the pulse", weights)
 
         page.get_by_role("button", name="Sign out").click()
         assert urlsplit(page.url).path == "/app/login"

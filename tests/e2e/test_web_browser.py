@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import pytest
-from e2e.browser import assert_accessible
+from e2e.browser import MAX_PAGE_BYTES, assert_phone_page, phone_context, tab_to
 
 if TYPE_CHECKING:
     from e2e.conftest import LocalStack
@@ -22,38 +22,22 @@ if TYPE_CHECKING:
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output"
-WIDTH, HEIGHT = 375, 812
-MAX_PAGE_BYTES = 150 * 1024
 
 
-def _tab_to(page: Any, name: str, limit: int = 30) -> None:
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        if page.evaluate("document.activeElement && document.activeElement.name") == name:
-            return
-    raise AssertionError(f"keyboard focus never reached {name!r}")
+def _tab_to(page: Any, name: str) -> None:
+    tab_to(page, name, limit=30)
 
 
 def _check(page: Any, what: str, weights: dict[str, int]) -> None:
-    assert_accessible(page, what, scripts_off=True)
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= WIDTH, f"{what}: {width}px wide at {WIDTH}px: sideways scrolling"
-    path = urlsplit(page.url).path
-    assert weights.get(path, 0) <= MAX_PAGE_BYTES, (what, weights.get(path))
-    assert page.locator("h1").count() == 1, what
+    # Only the 200 answers are weighed here (a 422 form again is not).
+    assert_phone_page(page, what, weights, weighed=False)
 
 
 def test_staff_sign_in_by_keyboard_create_an_account_and_sign_out(
     stack: LocalStack, browser: Any
 ) -> None:
     OUTPUT.mkdir(exist_ok=True)
-    context = browser.new_context(
-        viewport={"width": WIDTH, "height": HEIGHT},
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-        java_script_enabled=False,  # plain forms and full page loads
-    )
+    context = phone_context(browser, device_scale_factor=2)  # plain forms and full page loads
     page = context.new_page()
     weights: dict[str, int] = {}
 

@@ -10,43 +10,16 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import pytest
-from e2e.browser import assert_accessible
+from e2e.browser import assert_phone_page, phone_context, tab_until
 
 if TYPE_CHECKING:
     from e2e.conftest import LocalStack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 
-WIDTH, HEIGHT = 375, 812
-MAX_PAGE_BYTES = 150 * 1024
-
-
-def _check(page: Any, what: str, weights: dict[str, int]) -> None:
-    assert_accessible(page, what, scripts_off=True)
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= WIDTH, f"{what}: {width}px wide at {WIDTH}px: sideways scrolling"
-    path = urlsplit(page.url).path
-    assert 0 < weights.get(path, 0) <= MAX_PAGE_BYTES, (what, weights.get(path))
-    assert page.locator("h1").count() == 1, what
-
-
-def _focus(page: Any, test: str, what: str, limit: int = 60) -> None:
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        if page.evaluate(
-            f"(() => {{ const e = document.activeElement; return !!e && ({test}); }})()"
-        ):
-            return
-    raise AssertionError(f"keyboard focus never reached {what}")
-
 
 def _signed_in(stack: LocalStack, browser: Any, who: str) -> tuple[Any, Any, dict[str, int]]:
-    context = browser.new_context(
-        viewport={"width": WIDTH, "height": HEIGHT},
-        is_mobile=True,
-        has_touch=True,
-        java_script_enabled=False,
-    )
+    context = phone_context(browser)
     page = context.new_page()
     weights: dict[str, int] = {}
 
@@ -69,19 +42,19 @@ def test_notifications_and_heartbeat_round_pages(stack: LocalStack, browser: Any
     try:
         page.get_by_role("link", name="Notifications", exact=True).click()
         assert page.get_by_role("heading", name="Notifications", level=1).is_visible()
-        _check(page, "notifications", weights)
+        assert_phone_page(page, "notifications", weights)
         approval = page.get_by_role("link", name="Your heartbeat is ready for approval").first
         href = approval.get_attribute("href") or ""
         assert href.startswith("/app/heartbeats/hb_"), href
         approval.click()
         assert urlsplit(page.url).path == href
         assert page.get_by_role("button", name="Approve").is_visible()
-        _check(page, "heartbeat round", weights)
+        assert_phone_page(page, "heartbeat round", weights)
 
         page.get_by_role("link", name="Heartbeat", exact=True).first.click()
         assert page.get_by_role("heading", name="Heartbeat", level=1).is_visible()
         assert page.locator(f'a[href="{href}"]').count() == 1
-        _check(page, "heartbeat", weights)
+        assert_phone_page(page, "heartbeat", weights)
 
         page.goto(stack.base_url + "/app/no/such/page")
         assert page.get_by_role("heading", name="Page not found").is_visible()
@@ -103,7 +76,7 @@ def test_review_analytics_page(stack: LocalStack, browser: Any) -> None:
         page.goto(stack.base_url + f"/app/reviews/{review_id}/analytics")
         assert page.get_by_role("heading", name="Recipients").is_visible()
         assert page.locator("h1").inner_text().startswith("Analytics:")
-        _check(page, "review analytics", weights)
+        assert_phone_page(page, "review analytics", weights)
     finally:
         context.close()
 
@@ -112,31 +85,31 @@ def test_preferences_by_keyboard(stack: LocalStack, browser: Any) -> None:
     context, page, weights = _signed_in(stack, browser, "sam")
     try:
         page.goto(stack.base_url + "/app/preferences")
-        _check(page, "preferences", weights)
+        assert_phone_page(page, "preferences", weights)
         box = page.get_by_label("A heartbeat waits for approval").first
         was = box.is_checked()
 
         # A wrong value first: the form comes back with the error summary, nothing saved.
-        _focus(page, "e.name === 'stale_days'", "Stale after (days)")
+        tab_until(page, "e.name === 'stale_days'", "Stale after (days)")
         page.keyboard.press("Control+A")
         page.keyboard.type("0")
         with page.expect_navigation():
             page.keyboard.press("Enter")
         assert page.get_by_role("heading", name="There is a problem").is_visible()
         assert page.get_by_label("Stale after (days)").get_attribute("aria-invalid") == "true"
-        _check(page, "preferences with an error", weights)
+        assert_phone_page(page, "preferences with an error", weights)
 
-        _focus(page, "e.name === 'stale_days'", "Stale after (days)")
+        tab_until(page, "e.name === 'stale_days'", "Stale after (days)")
         page.keyboard.press("Control+A")
         page.keyboard.type("30")
-        _focus(page, "e.name === 'email_heartbeat_approval'", "the approval mail checkbox")
+        tab_until(page, "e.name === 'email_heartbeat_approval'", "the approval mail checkbox")
         page.keyboard.press("Space")
-        _focus(page, "e.textContent.trim() === 'Save preferences'", "Save preferences")
+        tab_until(page, "e.textContent.trim() === 'Save preferences'", "Save preferences")
         with page.expect_navigation():
             page.keyboard.press("Enter")
         assert page.get_by_text("Your preferences are saved.").is_visible()
         assert page.get_by_label("Stale after (days)").input_value() == "30"
         assert page.get_by_label("A heartbeat waits for approval").first.is_checked() != was
-        _check(page, "preferences saved", weights)
+        assert_phone_page(page, "preferences saved", weights)
     finally:
         context.close()
