@@ -131,11 +131,58 @@ def _operation(route: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
     return operation
 
 
+# The path parameter each response model's ``id`` fills in.
+ID_PARAMETER = {
+    "Account": "account_id",
+    "Contact": "contact_id",
+    "Review": "review_id",
+    "ReviewWithActions": "review_id",
+    "Action": "action_id",
+    "Comment": "comment_id",
+    "FollowUp": "follow_up_id",
+    "ReasonCode": "reason_code_id",
+    "Segment": "segment_id",
+    "SenderIdentity": "identity_id",
+    "User": "user_id",
+    "Notification": "notification_id",
+}
+
+
+def _add_links(paths: dict[str, Any]) -> None:
+    """OpenAPI links: an answer's ``id`` (or a page's first item's) feeds the operations that
+    take it as a path parameter, so a client (and the stateful fuzzer) can follow them."""
+    takes: dict[str, list[str]] = {}
+    for item in paths.values():
+        for operation in item.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "path":
+                    takes.setdefault(parameter["name"], []).append(operation["operationId"])
+    for route in ROUTES:
+        model = route.response
+        if model is None:
+            continue
+        name, pointer = model.__name__, "$response.body#/id"
+        page_of = model.model_fields.get("items")
+        if name.startswith("Page[") and page_of is not None:
+            name, pointer = name[len("Page[") : -1].rsplit(".", 1)[-1], "$response.body#/items/0/id"
+        parameter = ID_PARAMETER.get(name)
+        if parameter is None:
+            continue
+        response = paths[route.path][route.method.lower()]["responses"][str(route.status)]
+        links = {
+            f"{target}": {"operationId": target, "parameters": {parameter: pointer}}
+            for target in takes.get(parameter, [])
+        }
+        if links:
+            response["links"] = links
+
+
 def build_document() -> dict[str, Any]:
     components: dict[str, Any] = {"Error": ERROR_SCHEMA}
     paths: dict[str, Any] = {}
     for route in ROUTES:
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(route, components)
+    _add_links(paths)
     return {
         "openapi": "3.1.0",
         "info": {
