@@ -7,6 +7,7 @@ from typing import Any
 from chalice.app import Blueprint
 from pydantic import ConfigDict, Field
 
+from chalicelib.api import models
 from chalicelib.api.access import contact_for
 from chalicelib.api.routing import ADMIN, Body, PageQuery, Query, page_body, staff_route
 from chalicelib.auth.tokens import Principal
@@ -62,7 +63,7 @@ class BenchmarksQuery(Query):
     period: str | None = Field(default=None, pattern=r"^\d{4}-Q[1-4]$")
 
 
-@staff_route(bp, "/heartbeat/questions", tag="heartbeat")
+@staff_route(bp, "/heartbeat/questions", tag="heartbeat", response=models.QuestionLibrary)
 def list_questions(principal: Principal) -> dict[str, Any]:
     """The shared question library, most used first (counts only: never who uses what)."""
     tenant = tenant_store.get_tenant(principal.tenant_id)
@@ -83,14 +84,20 @@ def list_questions(principal: Principal) -> dict[str, Any]:
     }
 
 
-@staff_route(bp, "/heartbeat/config", tag="heartbeat")
+@staff_route(bp, "/heartbeat/config", tag="heartbeat", response=models.HeartbeatConfig)
 def get_config(principal: Principal) -> dict[str, Any]:
     """The six questions clients are asked, and the interval."""
     return service.current_config(principal.tenant_id)
 
 
 @staff_route(
-    bp, "/heartbeat/config", methods=["PUT"], roles=ADMIN, body=ConfigBody, tag="heartbeat"
+    bp,
+    "/heartbeat/config",
+    methods=["PUT"],
+    roles=ADMIN,
+    body=ConfigBody,
+    tag="heartbeat",
+    response=models.HeartbeatConfig,
 )
 def put_config(principal: Principal, body: ConfigBody) -> dict[str, Any]:
     """Choose the four questions (at most one custom, 0-10) and the interval in days."""
@@ -106,7 +113,14 @@ def put_config(principal: Principal, body: ConfigBody) -> dict[str, Any]:
     return service.config_view(tenant_store.get_tenant(principal.tenant_id), config)
 
 
-@staff_route(bp, "/heartbeats", roles=ADMIN, query=PageQuery, tag="heartbeat")
+@staff_route(
+    bp,
+    "/heartbeats",
+    roles=ADMIN,
+    query=PageQuery,
+    tag="heartbeat",
+    response=models.Page[models.Round],
+)
 def list_heartbeats(principal: Principal, query: PageQuery) -> dict[str, Any]:
     """Heartbeat rounds, newest first: prepared (waiting for approval), approved, sent, closed."""
     page = service.rounds(principal.tenant_id, limit=query.limit, cursor=query.cursor)
@@ -124,6 +138,7 @@ def list_heartbeats(principal: Principal, query: PageQuery) -> dict[str, Any]:
         429: send_limits.BULK_SEND_429,
     },
     tag="heartbeat",
+    response=models.Round,
 )
 def approve_heartbeat(principal: Principal, heartbeat_id: str) -> dict[str, Any]:
     """Approve a prepared round: it is sent to every active, subscribed contact of every account."""
@@ -141,6 +156,7 @@ def approve_heartbeat(principal: Principal, heartbeat_id: str) -> dict[str, Any]
         429: send_limits.BULK_SEND_429,
     },
     tag="heartbeat",
+    response=models.HeartbeatSent,
 )
 def send_heartbeat_to_contact(principal: Principal, contact_id: str) -> dict[str, Any]:
     """Send the open heartbeat to one contact now (e.g. one added after the round went out)."""
@@ -149,7 +165,7 @@ def send_heartbeat_to_contact(principal: Principal, contact_id: str) -> dict[str
     return service.send_to_contact(principal.tenant_id, contact, account)
 
 
-@staff_route(bp, "/benchmarks", query=BenchmarksQuery, tag="heartbeat")
+@staff_route(bp, "/benchmarks", query=BenchmarksQuery, tag="heartbeat", response=models.Benchmarks)
 def get_benchmarks(principal: Principal, query: BenchmarksQuery) -> dict[str, Any]:
     """Per question: your average, the peer average, top performers, the peer group, your rank."""
     return service.benchmarks(principal.tenant_id, query.period)

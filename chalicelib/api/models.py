@@ -456,3 +456,70 @@ class Dashboard(Reply):
     pulse: DashboardPulse
     success_score: float | None
     truncated: bool
+
+
+# -------------------------------------------------------------------------------- heartbeat
+
+
+class Question(Reply):
+    """A heartbeat question; a scale has ``scale`` (min, max), a choice has ``options``."""
+
+    id: str
+    text: str
+    kind: str
+    fixed: bool
+    custom: bool
+    scale: dict[str, Any] | None = None
+    options: list[dict[str, Any]] | None = None
+
+
+class LibraryQuestion(Question):
+    rank: int
+    tenants_using: int
+    chosen: bool
+
+
+class QuestionLibrary(Reply):
+    items: list[LibraryQuestion]
+    next_cursor: str | None
+    fixed: list[Question]
+
+
+class HeartbeatConfig(Reply):
+    questions: list[Question]
+    question_ids: list[str]
+    custom: dict[str, Any] | None
+    interval_days: int
+    last_sent_on: str | None
+    pending_heartbeat_id: str | None
+    updated_at: str | None
+
+
+class Round(Reply):
+    id: str
+    status: str
+    due_on: str
+    period: str | None
+    questions: list[dict[str, Any]]
+    prepared_at: str
+    approved_at: str | None
+    approved_by: str | None
+    sent_at: str | None
+    closes_at: str | None
+    closed_at: str | None
+    invited: int
+    responded: int
+
+
+class HeartbeatSent(Reply):
+    heartbeat_id: str
+    contact_id: str
+    status: str
+
+
+class Benchmarks(Reply):
+    period: str | None
+    computed_on: str | None
+    questions: list[dict[str, Any]]
+    awards: list[Any]
+    message: str | None

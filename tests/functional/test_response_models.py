@@ -56,6 +56,13 @@ def test_answers_match_their_models(client: Any, tenant: TenantHandle) -> None:
         "/me": "/me",
         "/users": "/users",
         "/pulse-scale": "/pulse-scale",
+        "/heartbeat/questions": "/heartbeat/questions",
+        "/heartbeat/config": "/heartbeat/config",
+        "/heartbeats": "/heartbeats",
+        "/benchmarks": "/benchmarks",
+        "/notifications": "/notifications",
+        "/me/preferences": "/me/preferences",
+        "/settings/sender-identities": "/settings/sender-identities",
     }
     problems: list[str] = []
     for template, path in gets.items():
