@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from e2e.browser import MAX_PAGE_BYTES, assert_phone_page, phone_context, tab_until
+from playwright.sync_api import expect
 
 if TYPE_CHECKING:
     from e2e.conftest import Http, LocalStack
@@ -139,13 +140,13 @@ def test_account_page_and_set_pulse_by_keyboard(stack: LocalStack, browser: Any)
         assert urlsplit(page.url).path == account_path, page.url
 
         # The dashboard: scorecards, the task banner, comments, reviews, pulse and history.
-        assert page.get_by_role("heading", name=name, level=1).is_visible()
+        expect(page.get_by_role("heading", name=name, level=1)).to_be_visible()
         for heading in ("Tasks", "Scores", "Pulse", "Pulse history", "Reviews", "Comments"):
             assert page.get_by_role("heading", name=heading, exact=True).count() == 1, heading
         assert page.get_by_role("button", name="Mark as acknowledged").count() == 1
         assert page.get_by_role("button", name="Mark completed").count() >= 1
-        assert page.get_by_text("Kim Client").first.is_visible()
-        assert page.get_by_role("img", name=re.compile("Pulse history")).is_visible()
+        expect(page.get_by_text("Kim Client").first).to_be_visible()
+        expect(page.get_by_role("img", name=re.compile("Pulse history"))).to_be_visible()
         for link in ("Set pulse", "Same update", "New review"):
             assert page.get_by_role("link", name=link, exact=True).count() == 1, link
         assert_phone_page(page, "account page", weights)
@@ -156,7 +157,7 @@ def test_account_page_and_set_pulse_by_keyboard(stack: LocalStack, browser: Any)
             wide.add_cookies(context.cookies())
             shot = wide.new_page()
             shot.goto(stack.base_url + account_path)
-            assert shot.get_by_role("heading", name=name, level=1).is_visible()
+            expect(shot.get_by_role("heading", name=name, level=1)).to_be_visible()
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             shot.screenshot(path=str(SCREENSHOT), full_page=True)
         finally:
@@ -167,7 +168,7 @@ def test_account_page_and_set_pulse_by_keyboard(stack: LocalStack, browser: Any)
         with page.expect_navigation():
             page.keyboard.press("Enter")
         assert urlsplit(page.url).path == account_path + "/pulse"
-        assert page.get_by_role("heading", name="Previous pulse").is_visible()
+        expect(page.get_by_role("heading", name="Previous pulse")).to_be_visible()
         assert_phone_page(page, "set-pulse page", weights)
         _tab_until(page, "e.name === 'level'", "Level")
         page.keyboard.press("Space")  # the first level, Extremely Satisfied
@@ -191,10 +192,10 @@ def test_account_page_and_set_pulse_by_keyboard(stack: LocalStack, browser: Any)
             page.keyboard.press("Enter")
 
         assert urlsplit(page.url).path == account_path
-        assert page.get_by_text("The pulse is saved.").is_visible()
+        expect(page.get_by_text("The pulse is saved.")).to_be_visible()
         assert page.get_by_text("Very Satisfied → High Risk").count() == 0  # previous is 4
-        assert page.get_by_text("Fairly Satisfied → High Risk").first.is_visible()
-        assert page.get_by_text("Two escalations this week.").is_visible()
+        expect(page.get_by_text("Fairly Satisfied → High Risk").first).to_be_visible()
+        expect(page.get_by_text("Two escalations this week.")).to_be_visible()
         factors = page.locator("dd", has_text=second).first.text_content() or ""
         assert factors.index(second) < factors.index(first), factors
         assert_phone_page(page, "account page after the pulse", weights)

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from e2e.browser import MAX_PAGE_BYTES, assert_phone_page, phone_context, tab_to
+from playwright.sync_api import expect
 
 if TYPE_CHECKING:
     from e2e.conftest import LocalStack
@@ -62,7 +63,7 @@ def test_staff_sign_in_by_keyboard_create_an_account_and_sign_out(
         page.keyboard.type("not-the-password")
         with page.expect_navigation():
             page.keyboard.press("Enter")
-        assert page.get_by_role("heading", name="There is a problem").is_visible(), page.content()
+        expect(page.get_by_role("heading", name="There is a problem")).to_be_visible()
         assert page.get_by_label("Password").get_attribute("aria-invalid") == "true"
         _check(page, "sign-in page with an error", weights)
 
@@ -80,34 +81,34 @@ def test_staff_sign_in_by_keyboard_create_an_account_and_sign_out(
         _check(page, "accounts", weights)
 
         page.get_by_role("link", name="Pulse", exact=True).click()
-        assert page.get_by_role("heading", name="Workspace").is_visible()
+        expect(page.get_by_role("heading", name="Workspace")).to_be_visible()
         for name in ("Accounts", "Reports", "Follow-ups", "Heartbeat", "Notifications"):
             assert page.get_by_role("link", name=name, exact=True).count() == 1, name
         for name in ("Reason codes", "Users", "Settings"):  # the demo admin
             assert page.get_by_role("link", name=name, exact=True).count() == 1, name
-        assert page.get_by_role("button", name="Sign out").is_visible()
+        expect(page.get_by_role("button", name="Sign out")).to_be_visible()
         _check(page, "workspace", weights)
 
         page.get_by_role("link", name="Accounts", exact=True).click()
         page.get_by_role("link", name="New account").click()
         _check(page, "new account form", weights)
         page.get_by_role("button", name="Create account").click()  # empty: errors shown
-        assert page.get_by_role("heading", name="There is a problem").is_visible()
+        expect(page.get_by_role("heading", name="There is a problem")).to_be_visible()
         _check(page, "new account form with errors", weights)
         name = f"Browser Account {secrets.token_hex(3)}"
         page.get_by_label("Name", exact=True).fill(name)
         page.get_by_label("Annual revenue (ARR)").fill("48000")
         page.get_by_label("Renewal date").fill("2031-03-31")
         page.get_by_role("button", name="Create account").click()
-        assert page.get_by_role("heading", name=name).is_visible()
-        assert page.get_by_text("USD 48,000.00").is_visible()
-        assert page.get_by_role("link", name=f"Edit {name}").is_visible()
+        expect(page.get_by_role("heading", name=name)).to_be_visible()
+        expect(page.get_by_text("USD 48,000.00")).to_be_visible()
+        expect(page.get_by_role("link", name=f"Edit {name}")).to_be_visible()
         _check(page, "account page", weights)
         page.screenshot(path=str(OUTPUT / "web-account-375.png"), full_page=True)
 
         page.get_by_role("button", name="Sign out").click()
         assert urlsplit(page.url).path == "/app/login"
-        assert page.get_by_text("You are signed out.").is_visible()
+        expect(page.get_by_text("You are signed out.")).to_be_visible()
         assert "__Host-pulse_session" not in {c["name"] for c in context.cookies()}
         page.goto(stack.base_url + "/app")
         assert urlsplit(page.url).path == "/app/login"

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from e2e.browser import assert_phone_page, phone_context, tab_until
+from playwright.sync_api import expect
 
 if TYPE_CHECKING:
     from e2e.conftest import LocalStack
@@ -41,23 +42,23 @@ def test_notifications_and_heartbeat_round_pages(stack: LocalStack, browser: Any
     context, page, weights = _signed_in(stack, browser, "admin")
     try:
         page.get_by_role("link", name="Notifications", exact=True).click()
-        assert page.get_by_role("heading", name="Notifications", level=1).is_visible()
+        expect(page.get_by_role("heading", name="Notifications", level=1)).to_be_visible()
         assert_phone_page(page, "notifications", weights)
         approval = page.get_by_role("link", name="Your heartbeat is ready for approval").first
         href = approval.get_attribute("href") or ""
         assert href.startswith("/app/heartbeats/hb_"), href
         approval.click()
         assert urlsplit(page.url).path == href
-        assert page.get_by_role("button", name="Approve").is_visible()
+        expect(page.get_by_role("button", name="Approve")).to_be_visible()
         assert_phone_page(page, "heartbeat round", weights)
 
         page.get_by_role("link", name="Heartbeat", exact=True).first.click()
-        assert page.get_by_role("heading", name="Heartbeat", level=1).is_visible()
+        expect(page.get_by_role("heading", name="Heartbeat", level=1)).to_be_visible()
         assert page.locator(f'a[href="{href}"]').count() == 1
         assert_phone_page(page, "heartbeat", weights)
 
         page.goto(stack.base_url + "/app/no/such/page")
-        assert page.get_by_role("heading", name="Page not found").is_visible()
+        expect(page.get_by_role("heading", name="Page not found")).to_be_visible()
     finally:
         context.close()
 
@@ -74,7 +75,7 @@ def test_review_analytics_page(stack: LocalStack, browser: Any) -> None:
     context, page, weights = _signed_in(stack, browser, "admin")
     try:
         page.goto(stack.base_url + f"/app/reviews/{review_id}/analytics")
-        assert page.get_by_role("heading", name="Recipients").is_visible()
+        expect(page.get_by_role("heading", name="Recipients")).to_be_visible()
         assert page.locator("h1").inner_text().startswith("Analytics:")
         assert_phone_page(page, "review analytics", weights)
     finally:
@@ -95,7 +96,7 @@ def test_preferences_by_keyboard(stack: LocalStack, browser: Any) -> None:
         page.keyboard.type("0")
         with page.expect_navigation():
             page.keyboard.press("Enter")
-        assert page.get_by_role("heading", name="There is a problem").is_visible()
+        expect(page.get_by_role("heading", name="There is a problem")).to_be_visible()
         assert page.get_by_label("Stale after (days)").get_attribute("aria-invalid") == "true"
         assert_phone_page(page, "preferences with an error", weights)
 
@@ -107,7 +108,7 @@ def test_preferences_by_keyboard(stack: LocalStack, browser: Any) -> None:
         tab_until(page, "e.textContent.trim() === 'Save preferences'", "Save preferences")
         with page.expect_navigation():
             page.keyboard.press("Enter")
-        assert page.get_by_text("Your preferences are saved.").is_visible()
+        expect(page.get_by_text("Your preferences are saved.")).to_be_visible()
         assert page.get_by_label("Stale after (days)").input_value() == "30"
         assert page.get_by_label("A heartbeat waits for approval").first.is_checked() != was
         assert_phone_page(page, "preferences saved", weights)
